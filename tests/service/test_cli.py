@@ -1,0 +1,62 @@
+"""The `mlrange` command line: help everywhere, keys created offline, `serve` really serving."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from victim_service.serve import free_port
+
+MLRANGE = str(Path(sys.executable).parent / "mlrange")
+
+
+def run(*args, **kw):
+    return subprocess.run([MLRANGE, *args], capture_output=True, text=True, timeout=120, **kw)
+
+
+@pytest.mark.parametrize("cmd", [[], ["victims"], ["victims", "build"], ["victims", "list"], ["serve"], ["keys"],
+                                 ["keys", "create"], ["keys", "list"], ["keys", "revoke"], ["scenario"],
+                                 ["scenario", "run"], ["data"], ["data", "show"]])
+def test_help_everywhere(cmd):
+    r = run(*cmd, "--help")
+    assert r.returncode == 0, r.stderr
+    assert "Usage" in r.stdout
+
+
+def test_keys_created_offline_work_over_serve(small_store, tmp_path):
+    store, state = small_store / "store", tmp_path / "state"
+    r = run("keys", "create", "--budget", "6", "--models", "tab-logreg", "--policy", "label",
+            "--store", str(store), "--state", str(state))
+    assert r.returncode == 0, r.stderr
+    key = r.stdout.strip().splitlines()[-1]
+    assert key.startswith("mlr_")
+    bad = run("keys", "create", "--budget", "6", "--models", "ghost", "--store", str(store), "--state", str(state))
+    assert bad.returncode != 0 and "ghost" in bad.stderr
+
+    port = free_port()
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "prom")}
+    proc = subprocess.Popen([MLRANGE, "serve", "--store", str(store), "--state", str(state), "--port", str(port),
+                             "--workers", "2"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    try:
+        for _ in range(300):
+            try:
+                requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+                break
+            except requests.RequestException:
+                time.sleep(0.2)
+        r = requests.post(f"http://127.0.0.1:{port}/v1/models/tab-logreg/predict", json={"inputs": [[1.0] * 20] * 4},
+                          headers={"Authorization": f"Bearer {key}"}, timeout=30)
+        assert r.status_code == 200, r.text
+        body = r.json()
+        assert body["policy"] == "label" and body["probabilities"] is None and body["usage"]["remaining"] == 2
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=30)
+    listed = run("keys", "list", "--store", str(store), "--state", str(state))
+    assert "4/6" in listed.stdout

@@ -1,0 +1,22 @@
+from victim_service.keys import KeyStore
+
+
+def test_keys_are_hashed_and_checked(tmp_path):
+    ks = KeyStore(tmp_path / "keys.db")
+    token, key = ks.create(models=["a"], policy="top1", label="red team")
+    assert token.startswith(f"mlr_{key.id}_")
+    assert ks.authenticate(token) == key
+    secret = token.split("_", 2)[2]
+    assert secret.encode() not in (tmp_path / "keys.db").read_bytes()  # only the digest is stored
+    for bad in (None, "", "nope", token + "x", token[:-1], f"mlr_{key.id}_", "mlr_ffffffffffff_" + secret):
+        assert ks.authenticate(bad) is None
+    assert key.allows("a") and not key.allows("b")
+    assert ks.revoke(key.id) and ks.authenticate(token) is None
+    assert not ks.revoke("ghost")
+
+
+def test_keys_survive_reopen(tmp_path):
+    token, key = KeyStore(tmp_path / "k.db").create()
+    again = KeyStore(tmp_path / "k.db")
+    assert again.authenticate(token).id == key.id and again.get(key.id).models is None
+    assert [k.id for k in again.list()] == [key.id]

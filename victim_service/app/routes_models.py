@@ -1,0 +1,116 @@
+"""The prediction API: model listing, batch predict, usage."""
+
+from __future__ import annotations
+
+import json
+import time
+
+from flask import Blueprint, Response, jsonify, request
+
+from budgets.errors import BudgetExceeded, IdempotencyConflict, UnknownAccount
+from budgets.ledger import Usage
+
+from . import metrics
+from .auth import require_key
+from .decoding import read_body, validate
+from .problems import Problem
+from .runtime import runtime
+
+bp = Blueprint("models", __name__)
+
+
+def usage_dict(usage: Usage | None, charged: int) -> dict:
+    if usage is None:  # unmetered benchmark mode
+        return {"charged": charged, "used": None, "budget": None, "remaining": None}
+    return {"charged": charged, "used": usage.used, "budget": usage.budget, "remaining": usage.remaining}
+
+
+def _model(model_id: str, key):
+    rt = runtime()
+    if model_id not in rt.predictors:
+        raise Problem(404, f"no model {model_id!r}; GET /v1/models lists the models this key may use")
+    if not key.allows(model_id):
+        raise Problem(403, f"this key may not query model {model_id!r}")
+    return rt.predictors[model_id]
+
+
+def _describe(model_id: str, key) -> dict:
+    rt = runtime()
+    card = rt.predictors[model_id].card
+    return {**card.public(), "output_policy": rt.policy_for(key, model_id).describe(),
+            "price_per_query": card.serving.price}
+
+
+@bp.get("/v1/models")
+def list_models():
+    key = require_key()
+    rt = runtime()
+    return jsonify({"models": [_describe(m, key) for m in rt.predictors if key.allows(m)]})
+
+
+@bp.get("/v1/models/<model_id>")
+def get_model(model_id: str):
+    key = require_key()
+    _model(model_id, key)
+    return jsonify(_describe(model_id, key))
+
+
+@bp.get("/v1/usage")
+def get_usage():
+    key = require_key()
+    rt = runtime()
+    try:
+        usage = rt.ledger.usage(key.id)
+    except UnknownAccount:
+        raise Problem(401, "this key has no budget account") from None
+    return jsonify({"key": key.id, **usage_dict(usage, 0), "per_model": usage.per_model})
+
+
+@bp.post("/v1/models/<model_id>/predict")
+def predict(model_id: str):
+    rt = runtime()
+    key = require_key()
+    predictor = _model(model_id, key)
+    arr, idem = read_body(request, rt.config.max_batch)
+    x = validate(arr, predictor.card.input_spec, rt.config.max_batch)
+    policy = rt.policy_for(key, model_id)
+    n = len(x)
+
+    charge = None
+    if rt.config.metering:
+        try:
+            charge = rt.ledger.charge(key.id, n, model_id, idempotency_key=idem)
+        except BudgetExceeded as e:
+            metrics.REFUSED.labels(model_id).inc()
+            raise Problem(402, f"this batch of {n} inputs costs {e.requested} units but the key has "
+                               f"{e.usage.remaining} left; nothing was charged",
+                          usage=usage_dict(e.usage, 0), requested=e.requested) from None
+        except IdempotencyConflict as e:
+            raise Problem(409, f"idempotency key conflict: {e}") from None
+        except UnknownAccount:
+            raise Problem(401, "this key has no budget account") from None
+        if charge.replayed:
+            # Same idempotency key as an answered request: the stored answer, free.
+            body = json.loads(charge.result)
+            body["usage"] = usage_dict(charge.usage, 0)
+            body["replayed"] = True
+            return Response(json.dumps(body), mimetype="application/json")
+
+    t0 = time.perf_counter()
+    try:
+        probs = predictor.predict_proba(x)
+    except Exception:
+        if charge is not None:
+            rt.ledger.refund(key.id, charge.charged, model_id, idempotency_key=idem)
+        raise Problem(503, "inference failed; the charge for this request was refunded") from None
+    metrics.INFERENCE.labels(model_id).observe(time.perf_counter() - t0)
+
+    charged = charge.charged if charge else n * predictor.card.serving.price
+    body = {"model": model_id, "policy": str(policy), **policy.apply(probs, rt.rng),
+            "usage": usage_dict(charge.usage if charge else None, charged)}
+    raw = json.dumps(body)
+    if idem and charge is not None:
+        rt.ledger.store_result(key.id, idem, raw.encode())
+    metrics.INPUTS.labels(model_id).inc(n)
+    metrics.CHARGED.labels(model_id).inc(charged)
+    return Response(raw, mimetype="application/json")

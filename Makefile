@@ -20,7 +20,8 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 
 demo: setup
-	$(VENV)/bin/mlrange scenario run scenarios/demo.yaml --out $(OUT)
+	$(VENV)/bin/mlrange victims build --preset default --store store
+	$(VENV)/bin/mlrange scenario run scenarios/demo.yaml --store store --out $(OUT)
 
 test: setup
 	$(PY) -m pytest -q -ra tests

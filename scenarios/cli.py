@@ -184,13 +184,19 @@ def keys_revoke(key_id: str, store: Path = STORE_OPT, state: Optional[Path] = ty
 def scenario_run(
     file: Path = typer.Argument(..., exists=True, dir_okay=False, help="Scenario YAML."),
     out: Optional[Path] = typer.Option(None, help="Report folder (default runs/<scenario name>)."),
+    store: Optional[Path] = typer.Option(None, help="Artifact store for the scenario's victims (default: a per-scenario cache folder)."),
     threads: int = typer.Option(2, help="torch threads for the attacker (the service uses one per worker)."),
 ):
     """Build victims, start the service, run the attacks over HTTP, score and write a report."""
     from .runner import run_scenario
+    from .spec import ScenarioError
 
     _torch_threads(threads)
-    report = run_scenario(file, out)
+    try:
+        report = run_scenario(file, out, store)
+    except ScenarioError as e:
+        typer.echo(f"scenario error: {e}", err=True)
+        raise typer.Exit(2) from None
     typer.echo(f"report: {report}")
 
 

@@ -235,8 +235,11 @@ def test_drop_intermediate_only_matters_on_identical_tie_groups():
     s = [3, 3, 2, 2, 1, 1]
     fpr, tpr, _ = M.roc_curve(y, s)
     np.testing.assert_allclose(fpr, [0, 1 / 3, 2 / 3, 1])
+    np.testing.assert_allclose(tpr, fpr)
     fpr_d, tpr_d, _ = M.roc_curve(y, s, drop_intermediate=True)
     np.testing.assert_allclose(fpr_d, [0, 1 / 3, 1])
+    np.testing.assert_allclose(tpr_d, fpr_d)
+    assert M.auc(y, s) == 0.5
     assert M.tpr_at_fpr(y, s, 0.7) == pytest.approx(2 / 3)
     assert M.tpr_at_fpr(y, s, 0.7, drop_intermediate=True) == pytest.approx(1 / 3)
     sk_fpr, sk_tpr, _ = skm.roc_curve(y, s)

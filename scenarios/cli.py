@@ -76,6 +76,30 @@ def victims_list(store: Path = STORE_OPT):
                    f"test={c.test_accuracy:.3f} policy={c.serving.policy} price={c.serving.price}")
 
 
+@victims_app.command("serving")
+def victims_serving(
+    model: str = typer.Argument(..., help="Model id in the store."),
+    policy: Optional[str] = typer.Option(None, help="Default output policy of the model, e.g. top1 or round:2 (keys may override)."),
+    price: Optional[int] = typer.Option(None, help="Price per query in budget units."),
+    store: Path = STORE_OPT,
+):
+    """Set how a model is offered: its default output policy and price (restart the service to apply)."""
+    from victim_service.policies import OutputPolicy, PolicyError
+    from victim_service.store import ArtifactStore
+
+    st = ArtifactStore(store)
+    if model not in st:
+        raise typer.BadParameter(f"no model {model!r} in {store}; known: {st.ids()}")
+    try:
+        policy = str(OutputPolicy.parse(policy)) if policy is not None else None
+    except PolicyError as e:
+        raise typer.BadParameter(str(e)) from None
+    if price is not None and price < 1:
+        raise typer.BadParameter("price must be >= 1")
+    card = st.set_serving(model, policy, price)
+    typer.echo(f"{model}: policy {card.serving.policy}, price {card.serving.price}")
+
+
 @app.command("serve")
 def serve(
     store: Path = STORE_OPT,

@@ -4,6 +4,7 @@ every figure), and PNG plots (fidelity vs queries, ROC on log-log axes, grid bar
 from __future__ import annotations
 
 import json
+import re
 import platform
 import statistics
 import time
@@ -44,8 +45,9 @@ def _group(records: list["RunRecord"]) -> dict[str, list["RunRecord"]]:
 
 
 def _get(r: "RunRecord", path: str):
+    """``metrics`` lookup by a dotted path; FPR keys such as ``0.001`` stay whole."""
     cur = r.metrics
-    for part in path.split("."):
+    for part in re.findall(r"\d+\.\d+|[^.]+", path):
         if not isinstance(cur, dict) or part not in cur:
             return None
         cur = cur[part]
@@ -99,10 +101,6 @@ def membership_table(groups) -> str:
             f"{_pm([_get(r, 'threshold_metrics.precision') for r in ok])} | {_pm([_get(r, 'threshold_metrics.recall') for r in ok])} | "
             f"{len(ok)} | {_pm([r.seconds for r in ok], False, 0)} |")
     return "\n".join(lines)
-
-
-def _tpr_lookup(m: dict, key: str):
-    return m.get("tpr_at_fpr", {}).get(key)
 
 
 def grid_table(grid, groups) -> tuple[str, dict]:

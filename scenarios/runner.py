@@ -81,7 +81,7 @@ def _jsonable(d: dict) -> dict:
 class ScenarioRunner:
     def __init__(self, spec: ScenarioSpec, out: Path, store: Path | None = None, progress: bool = True):
         self.spec, self.out, self.progress = spec, out, progress
-        self.store_dir = store or cache_root() / "scenario-stores" / _slug(spec.name)
+        self.store_dir = store or cache_root() / "scenario-stores" / _slug(spec.store or spec.name)
         self.store = ArtifactStore(self.store_dir)
         self.admin = secrets.token_urlsafe(24)
         self.victims: dict[str, BuiltVictim] = {}

@@ -20,9 +20,11 @@ attacks:
 grids:                                  # optional: a table of attacks, rows x columns
   - table: table2
     base: {attack: mexmi, victim: v, budget: 4000, pool: [...]}
-    rows: {baseline: {params: {pre_filter: false}}, mexmi: {params: {}}}
+    rows: {baseline: {params: {pre_filter: false}}, mexmi: {params: {}},
+           random: {attack: random, independent: true}}   # runs once, no column settings
     columns: {entropy: {params: {strategy: entropy}}, kcenter: {params: {strategy: kcenter}}}
     metric: fidelity
+store: mexmi-shapes                     # optional: victim cache shared with other scenarios (default: name)
 ```
 Pool sources draw disjoint rows: ``part`` is a split of a victim's dataset (``members``,
 ``test``, ``spare``; ``test`` is the evaluation set of extraction and should stay out of
@@ -117,6 +119,7 @@ class ScenarioSpec:
     service: dict[str, Any]
     tour: dict[str, Any] | None
     path: Path | None = None
+    store: str | None = None  # victim cache shared by scenarios naming the same store (default: the name)
 
     def victim(self, vid: str) -> VictimSpec:
         for v in self.victims:
@@ -166,7 +169,7 @@ def load(path: str | Path) -> ScenarioSpec:
         raise ScenarioError(f"{path}: not valid YAML: {e}") from None
     if not isinstance(raw, dict):
         raise ScenarioError(f"{path}: expected a mapping at the top")
-    unknown = set(raw) - {"name", "description", "victims", "attacks", "grids", "service", "tour"}
+    unknown = set(raw) - {"name", "description", "victims", "attacks", "grids", "service", "tour", "store"}
     if unknown:
         raise ScenarioError(f"{path}: unknown sections {sorted(unknown)}")
     victims = []
@@ -183,14 +186,23 @@ def load(path: str | Path) -> ScenarioSpec:
     for g in raw.get("grids", []):
         rows, cols = g.get("rows", {}), g.get("columns", {"": {}})
         for r, rspec in rows.items():
-            for c, cspec in cols.items():
+            rspec = dict(rspec or {})
+            # a row that does not depend on the column (e.g. random sampling) runs once, without
+            # any column's settings, and is reported under the first column
+            independent = bool(rspec.pop("independent", False))
+            for i, (c, cspec) in enumerate(cols.items()):
+                if independent and i > 0:
+                    continue
+                if independent:
+                    cspec = {}
                 merged = _merge(_merge(g.get("base", {}), rspec or {}), cspec or {})
                 merged.setdefault("name", f"{g['table']}/{r}/{c}" if c else f"{g['table']}/{r}")
                 merged.update(table=g["table"], row=r, column=c)
                 attacks.append(_attack(merged))
         grids.append(GridSpec(g["table"], g.get("metric", "fidelity"), list(rows), list(cols), g.get("title", "")))
     spec = ScenarioSpec(name=raw.get("name", path.stem), description=raw.get("description", ""), victims=victims,
-                        attacks=attacks, grids=grids, service=raw.get("service", {}), tour=raw.get("tour"), path=path)
+                        attacks=attacks, grids=grids, service=raw.get("service", {}), tour=raw.get("tour"), path=path,
+                        store=raw.get("store"))
     names = [a.name for a in spec.attacks]
     if len(names) != len(set(names)):
         raise ScenarioError(f"attack names must be unique; repeated: {sorted({n for n in names if names.count(n) > 1})}")

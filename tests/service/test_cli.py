@@ -19,7 +19,7 @@ def run(*args, **kw):
     return subprocess.run([MLRANGE, *args], capture_output=True, text=True, timeout=120, **kw)
 
 
-@pytest.mark.parametrize("cmd", [[], ["victims"], ["victims", "build"], ["victims", "list"], ["serve"], ["keys"],
+@pytest.mark.parametrize("cmd", [[], ["victims"], ["victims", "build"], ["victims", "list"], ["victims", "serving"], ["serve"], ["keys"],
                                  ["keys", "create"], ["keys", "list"], ["keys", "revoke"], ["scenario"],
                                  ["scenario", "run"], ["data"], ["data", "show"]])
 def test_help_everywhere(cmd):
@@ -60,3 +60,20 @@ def test_keys_created_offline_work_over_serve(small_store, tmp_path):
         proc.wait(timeout=30)
     listed = run("keys", "list", "--store", str(store), "--state", str(state))
     assert "4/6" in listed.stdout
+
+
+def test_victims_serving_sets_the_model_policy(small_store, tmp_path):
+    import shutil
+
+    from victim_service.store import ArtifactStore
+
+    store = tmp_path / "store"
+    shutil.copytree(small_store / "store", store)
+    r = run("victims", "serving", "tab-xgb", "--policy", "round:2+top1", "--price", "3", "--store", str(store))
+    assert r.returncode == 0, r.stderr
+    card = ArtifactStore(store).card("tab-xgb")
+    assert (card.serving.policy, card.serving.price) == ("top1+round:2", 3)
+    assert run("victims", "serving", "tab-xgb", "--policy", "nonsense", "--store", str(store)).returncode != 0
+    assert run("victims", "serving", "ghost", "--store", str(store)).returncode != 0
+    listed = run("victims", "list", "--store", str(store)).stdout
+    assert "tab-xgb" in listed and "price=3" in listed

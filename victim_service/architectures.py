@@ -51,7 +51,9 @@ def small_cnn(
     norm: str = "batch",
 ) -> nn.Module:
     """VGG-style CNN: blocks of 3x3 convs, each block ends in a 2x2 max-pool while the
-    feature map is at least 2 pixels wide. About 0.67M parameters at 3x32x32."""
+    feature map is at least 2 pixels wide. About 0.67M parameters at 3x32x32; trains at
+    ~530 images/s on 2 CPU cores. One conv per block (``convs_per_block=(1, 1, 1)``) is
+    3x faster but reaches only 72% on shapes where this reaches 84% (scenarios.calibrate)."""
     if len(widths) != len(convs_per_block):
         raise ValueError("widths and convs_per_block must have the same length")
     channels, size = int(input_shape[0]), int(input_shape[-1])

@@ -12,12 +12,12 @@ import datetime as dt
 import hashlib
 import hmac
 import json
-import os
 import secrets
 import sqlite3
-import threading
 from dataclasses import dataclass
 from pathlib import Path
+
+from budgets.sqlite_conn import FileConnections, enable_wal, immediate
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS api_keys (
@@ -55,24 +55,21 @@ def _digest(secret: str) -> str:
 
 
 class KeyStore:
-    """SQLite-backed key table; safe across forked workers (one connection per process
-    and thread, opened lazily)."""
+    """SQLite-backed key table; safe across forked workers (budgets' per-process,
+    per-thread connections)."""
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, busy_timeout: float = 30.0):
         self.path = str(path)
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        self._local = threading.local()
-        with self._conn() as c:
-            c.executescript(_SCHEMA)
+        self._conns = FileConnections(self.path, busy_timeout)
+        conn = self._conn()
+        enable_wal(conn, busy_timeout)
+        with immediate(conn):
+            conn.execute(_SCHEMA)
 
     def _conn(self) -> sqlite3.Connection:
-        conn = getattr(self._local, "conn", None)
-        if conn is None or self._local.pid != os.getpid():
-            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA busy_timeout=30000")
-            self._local.conn, self._local.pid = conn, os.getpid()
-        return conn
+        with self._conns.connection() as conn:
+            return conn
 
     def create(self, models: list[str] | None = None, policy: str | None = None, label: str = "") -> tuple[str, ApiKey]:
         key_id = secrets.token_hex(6)

@@ -21,7 +21,7 @@ from typing import Any
 
 from budgets.errors import BudgetError, BudgetExceeded, IdempotencyConflict, UnknownAccount
 from budgets.ledger import Charge, Ledger, Usage, build_usage
-from budgets.ledger._sqlite_conn import FileConnections, MemoryConnections, immediate
+from budgets.sqlite_conn import FileConnections, MemoryConnections, enable_wal, immediate
 from budgets.policy import DEFAULT_PRICE, BudgetPolicy, check_model_id
 
 __all__ = ["SqliteLedger", "SCHEMA_VERSION"]
@@ -155,12 +155,7 @@ class SqliteLedger(Ledger):
     def _init_schema(self) -> None:
         with self._conns.connection() as conn:
             if self.path is not None:
-                # Persistent in the file; cheap no-op when already in WAL mode.
-                mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-                if str(mode).lower() != "wal":
-                    raise BudgetError(
-                        f"could not put the ledger {self.path} in WAL mode (got {mode})"
-                    )
+                enable_wal(conn, self._conns.busy_timeout)
             with immediate(conn):
                 for statement in _SCHEMA.split(";"):
                     if statement.strip():

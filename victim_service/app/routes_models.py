@@ -78,6 +78,7 @@ def predict(model_id: str):
 
     charge = None
     if rt.config.metering:
+        t_meter = time.perf_counter()
         try:
             charge = rt.ledger.charge(key.id, n, model_id, idempotency_key=idem)
         except BudgetExceeded as e:
@@ -89,6 +90,8 @@ def predict(model_id: str):
             raise Problem(409, f"idempotency key conflict: {e}") from None
         except UnknownAccount:
             raise Problem(401, "this key has no budget account") from None
+        finally:
+            metrics.METERING.labels(model_id).observe(time.perf_counter() - t_meter)
         if charge.replayed:
             # Same idempotency key as an answered request: the stored answer, free.
             body = json.loads(charge.result)
@@ -110,7 +113,9 @@ def predict(model_id: str):
             "usage": usage_dict(charge.usage if charge else None, charged)}
     raw = json.dumps(body)
     if idem and charge is not None:
+        t_meter = time.perf_counter()
         rt.ledger.store_result(key.id, idem, raw.encode())
+        metrics.METERING.labels(model_id).observe(time.perf_counter() - t_meter)
     metrics.INPUTS.labels(model_id).inc(n)
     metrics.CHARGED.labels(model_id).inc(charged)
     return Response(raw, mimetype="application/json")

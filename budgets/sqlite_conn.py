@@ -1,4 +1,5 @@
-"""Fork- and thread-safe SQLite connections for the ledger.
+"""Fork- and thread-safe SQLite connections, for the ledger and for any other small
+SQLite table a gunicorn worker keeps (the service's API keys).
 
 SQLite connections must never cross a ``fork()`` (gunicorn forks its workers
 after the app may have touched the ledger) and are cheapest used by one thread
@@ -13,12 +14,13 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from budgets.errors import BudgetError, LedgerUnavailable
 
-__all__ = ["FileConnections", "MemoryConnections", "connect", "immediate"]
+__all__ = ["FileConnections", "MemoryConnections", "connect", "enable_wal", "immediate"]
 
 # Connections inherited from a parent process: neither used nor closed (closing
 # could disturb the parent's locks or WAL), only kept alive so the garbage
@@ -38,6 +40,27 @@ def connect(path: str, busy_timeout: float) -> sqlite3.Connection:
     # NORMAL is durable in WAL mode except for the last commits before a power loss.
     conn.execute("PRAGMA synchronous = NORMAL")
     return conn
+
+
+def enable_wal(conn: sqlite3.Connection, timeout: float = 30.0) -> None:
+    """Put the database file in WAL mode (persistent; a no-op once done).
+
+    Switching needs an exclusive lock, and SQLite may refuse it at once with "database is
+    locked" instead of waiting in the busy handler, e.g. when two freshly forked workers
+    open a new file together. So retry until ``timeout``.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        except sqlite3.OperationalError as e:
+            if "locked" not in str(e) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
+            continue
+        if str(mode).lower() != "wal":
+            raise BudgetError(f"could not put the SQLite database in WAL mode (got {mode})")
+        return
 
 
 @contextmanager

@@ -23,12 +23,16 @@ from .base import Checkpoint, ExtractionResult, SpendMeter, check_budget
 
 @dataclass
 class RandomExtraction:
-    """Parameters follow knockoffnets' defaults where they fit a CPU (SGD momentum 0.5,
-    lr 0.01, batch 64); ``epochs`` is lower than its 100 because our copies are small."""
+    """Knockoff's batch size (64); the optimiser deviates on purpose. knockoffnets trains
+    with SGD (lr 0.01, momentum 0.5) for 100 epochs over tens of thousands of answers; at
+    our budgets of hundreds to a few thousand queries that schedule underfits badly. Measured
+    on the default shapes victim (78.5% test accuracy), 2,000 soft-labelled random queries,
+    the default CNN copy, 15 epochs with augmentation: SGD 0.01/0.5 reached 39.8% fidelity,
+    Adam 1e-3 64.1%, and Adam for 30 epochs 78.3%. Pass ``fit`` to get Knockoff's SGD back."""
 
     copy_arch: str | dict | None = None  # None: a CNN for images, an MLP for tabular inputs
-    fit: FitConfig = field(default_factory=lambda: FitConfig(epochs=30, batch_size=64, lr=0.01, optimizer="sgd",
-                                                               momentum=0.5, augment=False))
+    fit: FitConfig = field(default_factory=lambda: FitConfig(epochs=30, batch_size=64, lr=1e-3, optimizer="adam",
+                                                               augment=False))
     soft: bool | None = None  # None: soft labels whenever the policy reveals scores
     checkpoints: tuple[int, ...] = ()  # extra query counts at which to train and measure a copy
     seed: int = 0

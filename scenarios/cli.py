@@ -253,7 +253,16 @@ def _literal(v: str):
     return {"true": True, "false": False}.get(v.lower(), v)
 
 
+def exit_on_sigterm() -> None:
+    """SIGTERM (kill, timeout, CI cancelling) unwinds like Ctrl-C, so that context managers
+    stop the service and close journals instead of the process vanishing mid-write."""
+    import signal
+
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+
+
 def main() -> None:
+    exit_on_sigterm()
     app()
 
 

@@ -15,6 +15,17 @@ APP = "victim_service.app:create_app()"
 READY_LINE = "mlrange worker ready"
 
 
+def _die_with_parent() -> None:
+    """Runs in the child before exec: the kernel sends gunicorn SIGTERM when the process
+    that started it dies, so a killed scenario run or test session leaves no server behind
+    (its own session keeps it out of the parent's terminal signals otherwise)."""
+    import ctypes
+    import signal
+
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+
+
 def gunicorn_argv() -> list[str]:
     """The exact argv the Dockerfile's CMD holds (tests compare the two)."""
     return ["gunicorn", "--config", "python:victim_service.gunicorn_conf", APP]
@@ -86,7 +97,8 @@ class ServiceProcess:
         self._log = open(self.log_path, "ab")
         argv = gunicorn_argv()
         self.proc = subprocess.Popen([gunicorn_executable(), *argv[1:]], env=env, stdout=self._log,
-                                     stderr=subprocess.STDOUT, start_new_session=True)
+                                     stderr=subprocess.STDOUT, start_new_session=True,
+                                     preexec_fn=_die_with_parent if sys.platform == "linux" else None)
         deadline = time.monotonic() + self.startup_timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

@@ -15,15 +15,25 @@ APP = "victim_service.app:create_app()"
 READY_LINE = "mlrange worker ready"
 
 
-def _die_with_parent() -> None:
-    """Runs in the child before exec: the kernel sends gunicorn SIGTERM when the process
-    that started it dies, so a killed scenario run or test session leaves no server behind
-    (its own session keeps it out of the parent's terminal signals otherwise)."""
-    import ctypes
-    import signal
+# Runs as the child before gunicorn: asks the kernel to send it SIGTERM when the process
+# that started it dies (so a killed scenario run or test session leaves no server behind:
+# its own session keeps it out of the parent's terminal signals otherwise), then execs
+# gunicorn in place. A launcher rather than Popen's preexec_fn, which is unsafe in a
+# threaded parent. Linux only; elsewhere gunicorn is started directly.
+_DIE_WITH_PARENT = (
+    "import ctypes, os, signal, sys\n"
+    "ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG\n"
+    "if os.getppid() != int(sys.argv[1]):\n"
+    "    sys.exit('parent exited before the service started')\n"
+    "os.execv(sys.argv[2], sys.argv[2:])\n"
+)
 
-    PR_SET_PDEATHSIG = 1
-    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+
+def launch_argv(executable: str, args: list[str]) -> list[str]:
+    """The argv that starts ``executable`` tied to this process's lifetime (see above)."""
+    if sys.platform != "linux":
+        return [executable, *args]
+    return [sys.executable, "-c", _DIE_WITH_PARENT, str(os.getpid()), executable, *args]
 
 
 def gunicorn_argv() -> list[str]:
@@ -65,7 +75,9 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 class ServiceProcess:
     """The real service under gunicorn on a loopback port, as a context manager: used by
-    the scenario runner, the tests and the benchmarks.
+    the scenario runner, the tests and the benchmarks. On Linux the server dies with the
+    thread that started it (the kernel's parent-death signal is per thread), so start it
+    from a thread that outlives it, normally the main one.
 
     >>> with ServiceProcess(config, workers=2) as svc:
     ...     requests.get(svc.url + "/healthz")
@@ -96,9 +108,8 @@ class ServiceProcess:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = open(self.log_path, "ab")
         argv = gunicorn_argv()
-        self.proc = subprocess.Popen([gunicorn_executable(), *argv[1:]], env=env, stdout=self._log,
-                                     stderr=subprocess.STDOUT, start_new_session=True,
-                                     preexec_fn=_die_with_parent if sys.platform == "linux" else None)
+        self.proc = subprocess.Popen(launch_argv(gunicorn_executable(), argv[1:]), env=env, stdout=self._log,
+                                     stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + self.startup_timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

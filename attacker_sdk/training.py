@@ -25,6 +25,9 @@ class FitConfig:
     weight_decay: float = 0.0
     augment: bool = False
     patience: int | None = None  # early stopping on held-out queried data; None trains all epochs
+    # ActiveThief's rule (REFERENCE_SPECS 2): patience does not run while the mean training
+    # loss is above this, so a copy still on its initial plateau is not stopped at chance.
+    patience_loss_floor: float | None = None
     val_fraction: float = 0.1
     seed: int = 0
 
@@ -111,6 +114,8 @@ def fit(model: nn.Module, x: np.ndarray, y: np.ndarray, config: FitConfig = FitC
             row["val_agreement"] = agree
             if agree > best:
                 best, best_state, stale, result.best_epoch = agree, copy.deepcopy(model.state_dict()), 0, epoch + 1
+            elif config.patience_loss_floor is not None and row["loss"] > config.patience_loss_floor:
+                stale = 0
             else:
                 stale += 1
         result.history.append(row)

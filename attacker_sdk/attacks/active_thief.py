@@ -30,7 +30,10 @@ the best vector the policy allows (top-k scores with the rest spread evenly, one
 under ``label``); ``"hard"`` always uses the victim's argmax.
 
 Training defaults (ActiveThief's code: Adam, lr 1e-3, batch 50, patience 20 of <= 1000
-epochs) are cut to CPU scale: at most 30 epochs, patience 5.
+epochs) are cut to CPU scale: at most 30 epochs, patience 5. As in that code, patience does
+not run while the mean training loss is above 1.5 (``fit.patience_loss_floor``): on a task
+with a long initial plateau (``shapes``) a copy stopped on a 50-sample validation slice
+otherwise stays at chance for the first rounds and every strategy selects blind.
 
 Subclasses (MExMI) plug in through hooks: ``_after_seed`` (train an MI model),
 ``_candidates`` (restrict what the strategy may pick: the Pre-Filter), ``_selected``
@@ -98,7 +101,8 @@ class ActiveThief:
     labels: str = "auto"  # auto | soft | hard (module docstring)
     copy_arch: str | dict | None = None  # None: a CNN for images (ActiveThief's cnn_x_y), an MLP otherwise
     fit: FitConfig = field(default_factory=lambda: FitConfig(epochs=30, batch_size=50, lr=1e-3, optimizer="adam",
-                                                               patience=5, val_fraction=0.1))
+                                                               patience=5, patience_loss_floor=1.5,
+                                                               val_fraction=0.1))
     min_val: int = 20  # early stopping only when the held-out slice has at least this many samples
     seed: int = 0
     name: str = "activethief"

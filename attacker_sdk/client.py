@@ -38,7 +38,7 @@ from budgets.errors import LocalBudgetExceeded
 from budgets.tracker import Budget
 
 from .cache import Answer, QueryCache, input_hashes
-from .errors import STATUS_ERRORS, BudgetExhausted, Conflict, RateLimited, SDKError, ServiceUnavailable
+from .errors import STATUS_ERRORS, BudgetExhausted, SDKError, ServiceUnavailable
 from .journal import Journal
 
 PAYLOADS = ("b64", "npy", "json")

@@ -63,12 +63,19 @@ def logreg(input_shape: Sequence[int], num_classes: int) -> nn.Module:
 ZOO = {"cnn": cnn, "resnet18": resnet18, "mlp": mlp, "logreg": logreg}
 
 
-def build(arch: str | dict[str, Any], input_shape: Sequence[int], num_classes: int) -> nn.Module:
-    """``"cnn"`` or ``{"name": "cnn", "params": {"blocks": 2}}``."""
+def build(arch: str | dict[str, Any], input_shape: Sequence[int], num_classes: int,
+          seed: int | None = None) -> nn.Module:
+    """``"cnn"`` or ``{"name": "cnn", "params": {"blocks": 2}}``. With ``seed`` the initial
+    weights depend on it alone, not on what drew from torch's global generator before."""
     spec = {"name": arch} if isinstance(arch, str) else dict(arch)
     if spec["name"] not in ZOO:
         raise ValueError(f"unknown attacker architecture {spec['name']!r}; known: {sorted(ZOO)}")
-    return ZOO[spec["name"]](tuple(input_shape), int(num_classes), **spec.get("params", {}))
+    make = ZOO[spec["name"]]
+    if seed is None:
+        return make(tuple(input_shape), int(num_classes), **spec.get("params", {}))
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return make(tuple(input_shape), int(num_classes), **spec.get("params", {}))
 
 
 def default_for(input_shape: Sequence[int]) -> str:

@@ -126,12 +126,19 @@ def logreg(input_shape: Sequence[int], num_classes: int) -> nn.Module:
     return nn.Sequential(nn.Flatten(), nn.Linear(int(torch.Size(input_shape).numel()), num_classes))
 
 
-def build(spec: dict[str, Any], input_shape: Sequence[int], num_classes: int) -> nn.Module:
-    """Build a torch module from ``{"name", "params"}``."""
+def build(spec: dict[str, Any], input_shape: Sequence[int], num_classes: int,
+          seed: int | None = None) -> nn.Module:
+    """Build a torch module from ``{"name", "params"}``. With ``seed`` the initial weights
+    depend on it alone, not on what drew from torch's global generator before."""
     name = spec["name"]
     if name not in TORCH_ARCHITECTURES:
         raise ValueError(f"unknown torch architecture {name!r}; known: {available()}")
-    return TORCH_ARCHITECTURES[name](tuple(input_shape), int(num_classes), **spec.get("params", {}))
+    make = TORCH_ARCHITECTURES[name]
+    if seed is None:
+        return make(tuple(input_shape), int(num_classes), **spec.get("params", {}))
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return make(tuple(input_shape), int(num_classes), **spec.get("params", {}))
 
 
 def normalise_spec(spec: str | dict[str, Any]) -> dict[str, Any]:

@@ -50,7 +50,6 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
-import torch
 
 from .. import models, selection
 from ..pool import Pool
@@ -214,9 +213,8 @@ class ActiveThief:
         return pool.soft[idx] if self._use_soft(victim) else pool.labels[idx]
 
     def new_copy(self, victim: RemoteClassifier, round_: int):
-        torch.manual_seed(self.seed * 1009 + round_)
         arch = self.copy_arch or models.default_for(victim.input_shape)
-        return models.build(arch, victim.input_shape, victim.num_classes)
+        return models.build(arch, victim.input_shape, victim.num_classes, seed=self.seed * 1009 + round_)
 
     def train_copy(self, run: RunState, idx: np.ndarray, weights: np.ndarray | None) -> FitResult:
         """Scratch: a fresh copy on every round; warm: continue from the previous copy."""

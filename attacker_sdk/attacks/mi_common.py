@@ -147,7 +147,7 @@ def train_shadows(x: np.ndarray, y: np.ndarray, n_shadows: int, input_shape, num
     shadows = []
     for i in range(n_shadows):
         in_idx, out_idx = split_in_out(len(x), rng)
-        model = models.build(arch, input_shape, num_classes)
+        model = models.build(arch, input_shape, num_classes, seed=fit_config.seed + i)
         fit(model, x[in_idx], y[in_idx], dataclasses.replace(fit_config, seed=fit_config.seed + i),
             num_classes=num_classes)
         pred = predict_proba(model, x).argmax(1)

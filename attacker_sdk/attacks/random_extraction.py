@@ -67,7 +67,7 @@ class RandomExtraction:
 
     def train_copy(self, victim: RemoteClassifier, pool: Pool, idx: np.ndarray):
         arch = self.copy_arch or models.default_for(victim.input_shape)
-        model = models.build(arch, victim.input_shape, victim.num_classes)
+        model = models.build(arch, victim.input_shape, victim.num_classes, seed=self.seed)
         targets = pool.soft[idx] if self._use_soft(victim) else pool.labels[idx]
         fit(model, pool.x[idx], targets, self.fit, num_classes=victim.num_classes)
         return model

@@ -148,8 +148,7 @@ class AdaptiveShadowMI:
         hold, train = perm[:n_hold], perm[n_hold:]
         best = None
         for i, cand in enumerate(cfg.candidate_list()):
-            torch.manual_seed(self.seed * 7919 + i)
-            model = models.build(self.arch, self.input_shape, self.num_classes)
+            model = models.build(self.arch, self.input_shape, self.num_classes, seed=self.seed * 7919 + i)
             fc = FitConfig(epochs=int(cand["epochs"]), batch_size=cfg.batch_size, lr=float(cand["lr"]),
                            optimizer=cfg.optimizer, weight_decay=cfg.weight_decay, augment=bool(cand["augment"]),
                            patience=None, seed=self.seed + i)

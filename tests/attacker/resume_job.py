@@ -4,7 +4,6 @@ with SIGKILL half-way). Writes the copy's predictions and the spend to --out."""
 import argparse
 import json
 
-import numpy as np
 import torch
 
 from attacker_sdk.attacks.random_extraction import RandomExtraction

@@ -2,8 +2,10 @@
 
 import numpy as np
 import pytest
+import torch
 from torch import nn
 
+from attacker_sdk import models
 from attacker_sdk.training import FitConfig, fit
 
 
@@ -31,3 +33,15 @@ def test_stopping_keeps_the_best_epoch():
     best = max(r["val_agreement"] for r in result.history)
     assert result.val_agreement == best
     assert result.history[result.best_epoch - 1]["val_agreement"] == best
+
+
+def test_seeded_build_ignores_and_keeps_the_global_generator():
+    a = models.build("cnn", (3, 32, 32), 10, seed=5)
+    torch.rand(100)  # whatever ran before must not change a seeded copy's initial weights
+    b = models.build("cnn", (3, 32, 32), 10, seed=5)
+    assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
+    torch.manual_seed(1)
+    expected = torch.rand(3)
+    torch.manual_seed(1)
+    models.build("cnn", (3, 32, 32), 10, seed=5)
+    assert torch.equal(torch.rand(3), expected)

@@ -1,5 +1,3 @@
-import base64
-import io
 
 import numpy as np
 import pytest

@@ -86,3 +86,13 @@ def test_xgboost_binary_and_multiclass(tmp_path):
     p2 = store.load("x2").predict_proba(xf[:4])
     assert p2.shape == (4, 2) and np.allclose(p2.sum(1), 1)
     assert store.ids() == ["x10", "x2"]
+
+
+def test_same_seed_same_weights():
+    # Scenarios reuse a cached victim only by its spec; retraining must give the same model.
+    def weights():
+        tv = train_victim("s", "small_cnn", (X[:300], Y[:300]), (X[300:400], Y[300:400]), NAMES,
+                          Recipe(epochs=2, batch_size=64, seed=3, augment="crop_flip"), progress=False)
+        return [p.detach().clone() for p in tv.result.model.parameters()]
+
+    assert all(torch.equal(a, b) for a, b in zip(weights(), weights()))

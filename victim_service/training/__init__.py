@@ -13,7 +13,7 @@ from .. import architectures
 from ..card import Card, ServingSpec
 from ..store import ArtifactStore
 from .recipe import DPConfig, Recipe
-from .torch_trainer import TrainResult, accuracy, train_torch
+from .torch_trainer import TrainResult, train_torch
 from .xgb_trainer import train_xgboost
 
 __all__ = ["DPConfig", "Recipe", "TrainResult", "TrainedVictim", "train_victim", "train_model"]
@@ -40,7 +40,7 @@ def train_model(
         return train_xgboost(x, y, num_classes, recipe)
     if recipe.dp is not None and spec["name"] == "small_cnn":
         spec["params"].setdefault("norm", "group")
-    module = architectures.build(spec, x.shape[1:], num_classes)
+    module = architectures.build(spec, x.shape[1:], num_classes, seed=recipe.seed)
     if recipe.dp is not None:
         from .dp import fix_for_dp
 

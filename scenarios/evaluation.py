@@ -34,3 +34,12 @@ def score_membership(is_member: np.ndarray, scores: np.ndarray, predictions: np.
 def score_inferred_set(is_member: np.ndarray, inferred: np.ndarray) -> dict:
     """MExMI's inferred training set D-hat (a boolean per pool row) against the truth."""
     return metrics.threshold_metrics(is_member, inferred)
+
+
+def count_by_source(source: np.ndarray, rows: np.ndarray) -> dict[str, int]:
+    """How many of ``rows`` came from each pool source, every source listed in pool order
+    (an attack that never touched the out-of-distribution part shows a 0 there)."""
+    counts = {str(s): 0 for s in dict.fromkeys(source.tolist())}
+    for s in source[np.asarray(rows, np.int64)].tolist():
+        counts[str(s)] += 1
+    return counts

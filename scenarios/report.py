@@ -85,6 +85,30 @@ def inferred_set_table(groups) -> str:
     return "\n".join(lines) if n else ""
 
 
+def source_table(groups) -> str:
+    """Where each extraction run's queries (and its inferred members, for MExMI) came from,
+    per pool source: the check that active learning avoids the out-of-distribution part."""
+    rows, sources = [], []
+    for name, rs in groups.items():
+        ok = [r for r in rs if r.status == "ok" and _get(r, "queried_by_source") is not None]
+        if not ok:
+            continue
+        rows.append((name, ok))
+        sources += [s for s in _get(ok[0], "queried_by_source") if s not in sources]
+    if not rows:
+        return ""
+    lines = ["| run | " + " | ".join(f"`{s}`" for s in sources) + " |", "|" + "---|" * (len(sources) + 1)]
+    for name, ok in rows:
+        cells = []
+        for s in sources:
+            cell = _pm([(_get(r, "queried_by_source") or {}).get(s, np.nan) for r in ok], False, 0)
+            if _get(ok[0], "inferred_set.by_source") is not None:
+                cell += " (" + _pm([_get(r, "inferred_set.by_source").get(s, np.nan) for r in ok], False, 0) + ")"
+            cells.append(cell)
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def membership_table(groups) -> str:
     lines = ["| run | attack | victim | policy | queries (server) | AUC | TPR@0.1%FPR % | TPR@1%FPR % | TPR@10%FPR % | "
              "advantage % | accuracy % | precision % | recall % | seeds | time s |", "|" + "---|" * 15]
@@ -190,6 +214,7 @@ def write_report(runner: "ScenarioRunner", wall_seconds: float) -> Path:
                           f"{c.train_size} | {c.train_accuracy * 100:.2f} | {c.test_accuracy * 100:.2f} | `{c.serving.policy}` |")
     refused = [f"- **{r.name}** (seed {r.seed}): {r.reason}" for r in runner.records if r.status != "ok"]
     ext, mem, inf = extraction_table(groups), membership_table(groups), inferred_set_table(groups)
+    src = source_table(groups)
     md = [f"# Scenario report: {spec.name}\n", spec.description.strip() + "\n" if spec.description else "",
           f"Run {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {platform.node()} "
           f"({platform.machine()}, Python {platform.python_version()}); wall time {wall_seconds:.0f} s. "
@@ -200,6 +225,9 @@ def write_report(runner: "ScenarioRunner", wall_seconds: float) -> Path:
         md += ["## Output policies (same inputs, one key per policy)\n", tour_markdown(runner.tour) + "\n"]
     if ext.count("\n") > 1:
         md += ["## Model extraction\n", ext + "\n"]
+    if src:
+        md += ["### Where the queries went (pool rows queried per source; inferred members in parentheses)\n",
+               src + "\n"]
     if inf:
         md += ["### Inferred training set (membership of the pool)\n", inf + "\n"]
     if mem.count("\n") > 1:

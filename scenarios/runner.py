@@ -26,7 +26,7 @@ from victim_service.config import ServiceConfig
 from victim_service.serve import ServiceProcess
 from victim_service.store import ArtifactStore
 
-from .evaluation import ExtractionJudge, score_inferred_set, score_membership
+from .evaluation import ExtractionJudge, count_by_source, score_inferred_set, score_membership
 from .pools import Allocator
 from .report import write_report
 from .spec import AttackSpec, ScenarioSpec, SourceSpec, load
@@ -177,10 +177,13 @@ class ScenarioRunner:
         rec.metrics = {**judge(res.copy_model), "victim_accuracy": judge.victim_accuracy,
                        "pool_size": len(pool), "pool_member_fraction": float(composed.is_member.mean()),
                        "queried_member_fraction": float(composed.is_member[res.queried_indices].mean())
-                       if len(res.queried_indices) else 0.0}
+                       if len(res.queried_indices) else 0.0,
+                       "queried_by_source": count_by_source(composed.source, res.queried_indices)}
         inferred = res.artefacts.get("inferred_members")
         if inferred is not None:
-            rec.metrics["inferred_set"] = score_inferred_set(composed.is_member, np.asarray(inferred, bool))
+            inferred = np.asarray(inferred, bool)
+            rec.metrics["inferred_set"] = {**score_inferred_set(composed.is_member, inferred),
+                                           "by_source": count_by_source(composed.source, np.flatnonzero(inferred))}
         rec.artefacts = _jsonable(res.artefacts)
         self.log(f"  fidelity {rec.metrics['fidelity']:.4f}  accuracy {rec.metrics['accuracy']:.4f}  "
                  f"queries {rec.queries}  ({rec.seconds:.0f}s)")

@@ -7,6 +7,7 @@ import textwrap
 import numpy as np
 import pytest
 
+from scenarios.evaluation import count_by_source
 from scenarios.runner import run_scenario
 
 SCENARIO = """
@@ -52,7 +53,8 @@ def report(tmp_path_factory):
 def test_report_files(report):
     out = report.parent
     md = report.read_text()
-    for section in ("## Victims", "## Output policies", "## Model extraction", "## Membership inference", "## Refused runs"):
+    for section in ("## Victims", "## Output policies", "## Model extraction", "### Where the queries went",
+                    "## Membership inference", "## Refused runs"):
         assert section in md
     assert (out / "fidelity_vs_queries_tiny-digits.png").stat().st_size > 5000
     assert (out / "roc_tiny-digits.png").stat().st_size > 5000
@@ -67,6 +69,9 @@ def test_results_are_scored_and_honest(report):
     assert [row["queries"] for row in r["timeline"]] == [100, 200, 300]
     assert 0.8 <= r["metrics"]["fidelity"] <= 1.0
     assert 0 < r["metrics"]["queried_member_fraction"] < 0.5
+    by_source = r["metrics"]["queried_by_source"]
+    assert list(by_source) == ["spare", "members"] and sum(by_source.values()) == 300
+    assert by_source["members"] / 300 == pytest.approx(r["metrics"]["queried_member_fraction"])
     for seed in (0, 1):
         g = runs[("gap", seed)]
         assert g["queries"] == g["server_used"] == 200 and 0.5 <= g["metrics"]["auc"] <= 1.0
@@ -89,3 +94,9 @@ def test_victims_are_reused(report, tmp_path):
     again = build_victim(spec.victims[0], ArtifactStore(out.parent / "store"), default_truth_dir(out.parent / "store"))
     assert again.reused
     assert np.isin(again.truth.members, again.truth.test).sum() == 0
+
+
+def test_count_by_source_lists_every_source_in_pool_order():
+    source = np.array(["members", "members", "spare", "ood", "spare"], dtype=object)
+    assert count_by_source(source, np.array([2, 4, 0])) == {"members": 1, "spare": 2, "ood": 0}
+    assert count_by_source(source, np.array([], np.int64)) == {"members": 0, "spare": 0, "ood": 0}

@@ -73,7 +73,7 @@ def build(arch: str | dict[str, Any], input_shape: Sequence[int], num_classes: i
     make = ZOO[spec["name"]]
     if seed is None:
         return make(tuple(input_shape), int(num_classes), **spec.get("params", {}))
-    with torch.random.fork_rng(devices=[]):
+    with torch.random.fork_rng(devices=[]):  # the caller's generator state is left as it was
         torch.manual_seed(seed)
         return make(tuple(input_shape), int(num_classes), **spec.get("params", {}))
 

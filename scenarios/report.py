@@ -101,7 +101,7 @@ def source_table(groups) -> str:
     for name, ok in rows:
         cells = []
         for s in sources:
-            cell = _pm([(_get(r, "queried_by_source") or {}).get(s, np.nan) for r in ok], False, 0)
+            cell = _pm([_get(r, "queried_by_source").get(s, np.nan) for r in ok], False, 0)
             if _get(ok[0], "inferred_set.by_source") is not None:
                 cell += " (" + _pm([_get(r, "inferred_set.by_source").get(s, np.nan) for r in ok], False, 0) + ")"
             cells.append(cell)

@@ -136,7 +136,7 @@ def build(spec: dict[str, Any], input_shape: Sequence[int], num_classes: int,
     make = TORCH_ARCHITECTURES[name]
     if seed is None:
         return make(tuple(input_shape), int(num_classes), **spec.get("params", {}))
-    with torch.random.fork_rng(devices=[]):
+    with torch.random.fork_rng(devices=[]):  # the caller's generator state is left as it was
         torch.manual_seed(seed)
         return make(tuple(input_shape), int(num_classes), **spec.get("params", {}))
 

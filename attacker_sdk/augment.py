@@ -8,8 +8,12 @@ import torch
 import torch.nn.functional as F
 
 
-def random_shift_flip(x: torch.Tensor, shift: float = 0.125, flip: bool = True,
-                      generator: torch.Generator | None = None) -> torch.Tensor:
+def random_shift_flip(
+    x: torch.Tensor,
+    shift: float = 0.125,
+    flip: bool = True,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
     if x.dim() != 4:
         return x
     n = x.shape[0]

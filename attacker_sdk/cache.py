@@ -9,19 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
-
-
-@dataclass(frozen=True)
-class Answer:
-    """What the service said about one input."""
-
-    label: int
-    probabilities: np.ndarray | None = None  # (K,) float32 when the policy reveals them
-    top_labels: tuple[int, ...] | None = None  # top-k when the policy reveals them
-    top_scores: tuple[float, ...] | None = None
 
 
 def input_hashes(x: np.ndarray) -> list[str]:
@@ -32,15 +22,16 @@ def input_hashes(x: np.ndarray) -> list[str]:
 
 
 class QueryCache:
-    """Thread-safe in-memory map from (model, policy, input hash) to :class:`Answer`."""
+    """Thread-safe in-memory map from (model, policy, input hash) to an answer of any task
+    (:mod:`attacker_sdk.answers`)."""
 
     def __init__(self):
-        self._d: dict[tuple[str, str, str], Answer] = {}
+        self._d: dict[tuple[str, str, str], Any] = {}
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
 
-    def get_many(self, model: str, policy: str, hashes: list[str]) -> list[Answer | None]:
+    def get_many(self, model: str, policy: str, hashes: list[str]) -> list[Any | None]:
         with self._lock:
             out = [self._d.get((model, policy, h)) for h in hashes]
             found = sum(a is not None for a in out)
@@ -48,7 +39,7 @@ class QueryCache:
             self.misses += len(out) - found
             return out
 
-    def put_many(self, model: str, policy: str, hashes: list[str], answers: list[Answer]) -> None:
+    def put_many(self, model: str, policy: str, hashes: list[str], answers: list[Any]) -> None:
         with self._lock:
             for h, a in zip(hashes, answers):
                 self._d[(model, policy, h)] = a

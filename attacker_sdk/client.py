@@ -28,103 +28,23 @@ import random
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import requests
+from typing_extensions import Self
 
 from budgets.errors import LocalBudgetExceeded
 from budgets.tracker import Budget
 
-from .cache import Answer, QueryCache, input_hashes
+from .answers import ModelInfo, for_task
+from .cache import QueryCache, input_hashes
 from .errors import STATUS_ERRORS, BudgetExhausted, SDKError, ServiceUnavailable
 from .journal import Journal
+from .remote import RemoteClassifier
 
 PAYLOADS = ("b64", "npy", "json")
 RETRY_STATUSES = (409, 429, 502, 503, 504)
-
-
-@dataclass(frozen=True)
-class PolicyInfo:
-    """What the output policy in force for this key reveals."""
-
-    policy: str
-    reveals: str  # "probabilities" | "topk" | "label"
-    k: int | None = None
-    decimals: int | None = None
-    noise_sigma: float | None = None
-
-
-@dataclass(frozen=True)
-class ModelInfo:
-    id: str
-    task: str
-    input_shape: tuple[int, ...]
-    input_dtype: str
-    input_range: tuple[float | None, float | None]
-    class_names: tuple[str, ...]
-    policy: PolicyInfo
-    price: int
-    raw: dict = field(default_factory=dict, compare=False, repr=False)
-
-    @property
-    def num_classes(self) -> int:
-        return len(self.class_names)
-
-    @classmethod
-    def from_json(cls, d: dict) -> "ModelInfo":
-        spec, pol = d["input_spec"], d["output_policy"]
-        return cls(
-            id=d["id"], task=d["task"], input_shape=tuple(spec["shape"]), input_dtype=spec.get("dtype", "float32"),
-            input_range=(spec.get("min"), spec.get("max")), class_names=tuple(d.get("class_names", ())),
-            policy=PolicyInfo(pol["policy"], pol["reveals"], pol.get("k"), pol.get("decimals"), pol.get("noise_sigma")),
-            price=int(d.get("price_per_query", 1)), raw=d,
-        )
-
-
-@dataclass
-class Answers:
-    """A batch of answers in the order asked. ``probabilities`` / ``top_*`` are None when
-    the policy does not reveal them."""
-
-    labels: np.ndarray
-    probabilities: np.ndarray | None
-    top_labels: np.ndarray | None
-    top_scores: np.ndarray | None
-    policy: str
-    charged: int  # units paid by this call (0 when everything came from the cache)
-    from_cache: np.ndarray  # bool per input
-
-    def __len__(self) -> int:
-        return len(self.labels)
-
-    @classmethod
-    def collect(cls, answers: list[Answer], policy: str, charged: int, from_cache: np.ndarray) -> "Answers":
-        labels = np.array([a.label for a in answers], dtype=np.int64)
-        probs = tops_l = tops_s = None
-        if answers and answers[0].probabilities is not None:
-            probs = np.stack([a.probabilities for a in answers]).astype(np.float32)
-        if answers and answers[0].top_labels is not None:
-            k = min(len(a.top_labels) for a in answers)
-            tops_l = np.array([a.top_labels[:k] for a in answers], dtype=np.int64)
-            tops_s = np.array([a.top_scores[:k] for a in answers], dtype=np.float32)
-        return cls(labels, probs, tops_l, tops_s, policy, charged, from_cache)
-
-
-def _answers_from_json(body: dict) -> list[Answer]:
-    labels = body["labels"]
-    probs = body.get("probabilities")
-    top = body.get("top")
-    out = []
-    for i, label in enumerate(labels):
-        p = None if probs is None else np.asarray(probs[i], dtype=np.float32)
-        tl = ts = None
-        if top is not None:
-            tl = tuple(int(e["label"]) for e in top[i])
-            ts = tuple(float(e["score"]) for e in top[i])
-        out.append(Answer(int(label), p, tl, ts))
-    return out
 
 
 class Client:
@@ -153,7 +73,11 @@ class Client:
         self.batch_size, self.payload, self.timeout = batch_size, payload, timeout
         self.retries, self.backoff = retries, backoff
         self.cache = cache or QueryCache()
-        self.journal = Journal(journal) if isinstance(journal, (str, bytes)) or hasattr(journal, "__fspath__") else journal
+        self.journal = (
+            Journal(journal)
+            if isinstance(journal, (str, bytes)) or hasattr(journal, "__fspath__")
+            else journal
+        )
         self._infos: dict[str, ModelInfo] = {}
         self._lock = threading.Lock()
         self._credits: dict[tuple[str, str, str], int] = {}  # journaled answers not yet reused
@@ -171,7 +95,7 @@ class Client:
         counted into the budget (under the phase that asks for it) the first time the
         attack asks for that input again, so a resumed deterministic attack ends with the
         same spend, per phase, as an uninterrupted one, and never pays the server twice."""
-        by_key: dict[tuple[str, str], tuple[list[str], list[Answer]]] = {}
+        by_key: dict[tuple[str, str], tuple[list[str], list[Any]]] = {}
         for model, policy, h, answer, charged, _phase in self.journal.entries():
             hs, ans = by_key.setdefault((model, policy), ([], []))
             hs.append(h)
@@ -200,7 +124,9 @@ class Client:
             except (requests.ConnectionError, requests.Timeout) as e:
                 # Safe to retry: predict requests carry an idempotency key, others are free.
                 if attempt >= self.retries:
-                    raise ServiceUnavailable(f"{method} {path} failed after {attempt + 1} attempts: {e}") from e
+                    raise ServiceUnavailable(
+                        f"{method} {path} failed after {attempt + 1} attempts: {e}"
+                    ) from e
                 self._sleep(attempt, None)
                 attempt += 1
                 continue
@@ -229,9 +155,17 @@ class Client:
         detail = problem.get("detail", r.reason)
         if r.status_code == 402:
             usage = problem.get("usage", {})
-            return BudgetExhausted(f"server refused: {detail}", local=False, requested=problem.get("requested", 0),
-                                   remaining=usage.get("remaining"), status=402, problem=problem)
-        cls = STATUS_ERRORS.get(r.status_code, ServiceUnavailable if r.status_code >= 500 else SDKError)
+            return BudgetExhausted(
+                f"server refused: {detail}",
+                local=False,
+                requested=problem.get("requested", 0),
+                remaining=usage.get("remaining"),
+                status=402,
+                problem=problem,
+            )
+        cls = STATUS_ERRORS.get(
+            r.status_code, ServiceUnavailable if r.status_code >= 500 else SDKError
+        )
         return cls(f"HTTP {r.status_code}: {detail}", status=r.status_code, problem=problem)
 
     def models(self) -> list[ModelInfo]:
@@ -239,7 +173,9 @@ class Client:
 
     def model(self, model_id: str, refresh: bool = False) -> ModelInfo:
         if refresh or model_id not in self._infos:
-            self._infos[model_id] = ModelInfo.from_json(self._request("GET", f"/v1/models/{model_id}").json())
+            self._infos[model_id] = ModelInfo.from_json(
+                self._request("GET", f"/v1/models/{model_id}").json()
+            )
         return self._infos[model_id]
 
     def usage(self) -> dict[str, Any]:
@@ -258,9 +194,7 @@ class Client:
 
     # -- predict -------------------------------------------------------------------
 
-    def classifier(self, model_id: str):
-        from .remote import RemoteClassifier
-
+    def classifier(self, model_id: str) -> RemoteClassifier:
         return RemoteClassifier(self, model_id)
 
     def cost(self, model_id: str, n_inputs: int) -> int:
@@ -279,10 +213,11 @@ class Client:
                 seen.add(h)
         return mask
 
-    def predict(self, model_id: str, x: np.ndarray, progress: bool = False) -> Answers:
-        """Answers for every input of ``x`` (n, *input_shape); pays only for inputs neither
-        cached nor repeated within ``x``. Raises :class:`BudgetExhausted` when the budget
-        cannot cover what is missing (what was answered before that stays cached)."""
+    def predict(self, model_id: str, x: np.ndarray, progress: bool = False) -> Any:
+        """Answers for every input of ``x`` (n, *input_shape), as the model's task's batch
+        type (:class:`~attacker_sdk.answers.Answers` for a classifier); pays only for inputs
+        neither cached nor repeated within ``x``. Raises :class:`BudgetExhausted` when the
+        budget cannot cover what is missing (what was answered before that stays cached)."""
         info = self.model(model_id)
         x = np.asarray(x, dtype=np.float32)
         if x.ndim != len(info.input_shape) + 1:
@@ -307,7 +242,9 @@ class Client:
         try:
             for start in range(0, len(todo), self.batch_size):
                 chunk = todo[start : start + self.batch_size]
-                charged += self._buy(info, [h for h, _ in chunk], x[[i for _, i in chunk]], answered=start)
+                charged += self._buy(
+                    info, [h for h, _ in chunk], x[[i for _, i in chunk]], answered=start
+                )
                 if bar is not None:
                     bar.update(len(chunk))
         finally:
@@ -315,8 +252,7 @@ class Client:
                 bar.close()
         answers = self.cache.get_many(model_id, policy, hashes)
         from_cache = np.array([h not in missing for h in hashes])
-
-        return Answers.collect(answers, policy, charged, from_cache)
+        return for_task(info.task).collect(answers, policy, charged, from_cache)
 
     def _buy(self, info: ModelInfo, hashes: list[str], xb: np.ndarray, answered: int) -> int:
         cost = len(hashes) * info.price
@@ -325,15 +261,24 @@ class Client:
         except LocalBudgetExceeded as e:
             raise BudgetExhausted(
                 f"local budget refuses {cost} units for {len(hashes)} inputs of {info.id}: {e}",
-                local=True, requested=cost, remaining=self.budget.available, answered=answered,
+                local=True,
+                requested=cost,
+                remaining=self.budget.available,
+                answered=answered,
             ) from None
         # Content-derived idempotency key: a retry (or a resumed run re-sending the same
         # batch) is replayed by the server for free, never charged twice.
-        idem = hashlib.sha256((self._key_fingerprint + info.id + "".join(hashes)).encode()).hexdigest()
+        idem = hashlib.sha256(
+            (self._key_fingerprint + info.id + "".join(hashes)).encode()
+        ).hexdigest()
         body, ctype = self._encode(xb, idem)
         try:
-            r = self._request("POST", f"/v1/models/{info.id}/predict", data=body,
-                              headers={"Content-Type": ctype, "Idempotency-Key": idem})
+            r = self._request(
+                "POST",
+                f"/v1/models/{info.id}/predict",
+                data=body,
+                headers={"Content-Type": ctype, "Idempotency-Key": idem},
+            )
         except BudgetExhausted as e:
             reservation.release()
             e.answered = answered
@@ -342,7 +287,7 @@ class Client:
             reservation.release()
             raise
         resp = r.json()
-        answers = _answers_from_json(resp)
+        answers = for_task(info.task).parse(resp)
         if len(answers) != len(hashes):
             reservation.release()
             raise SDKError(f"the service answered {len(answers)} inputs for {len(hashes)} asked")
@@ -350,7 +295,9 @@ class Client:
         charged = int(usage.get("charged") or 0)
         per_input = [info.price if charged else 0] * len(hashes)
         if self.journal is not None:
-            self.journal.record(info.id, resp["policy"], hashes, answers, per_input, self.budget.current_phase, idem)
+            self.journal.record(
+                info.id, resp["policy"], hashes, answers, per_input, self.budget.current_phase, idem
+            )
         self.cache.put_many(info.id, resp["policy"], hashes, answers)
         if resp["policy"] != info.policy.policy:  # the operator changed the key's policy under us
             self._infos[info.id] = self.model(info.id, refresh=True)
@@ -364,7 +311,9 @@ class Client:
 
     def _encode(self, xb: np.ndarray, idem: str) -> tuple[bytes, str]:
         if self.payload == "json":
-            return json.dumps({"inputs": xb.tolist(), "idempotency_key": idem}).encode(), "application/json"
+            return json.dumps(
+                {"inputs": xb.tolist(), "idempotency_key": idem}
+            ).encode(), "application/json"
         buf = io.BytesIO()
         np.save(buf, np.ascontiguousarray(xb, dtype=np.float32))
         if self.payload == "npy":
@@ -373,15 +322,21 @@ class Client:
         return json.dumps({"inputs_b64": b64, "idempotency_key": idem}).encode(), "application/json"
 
     def stats(self) -> dict[str, Any]:
-        return {"requests_sent": self.requests_sent, "inputs_sent": self.inputs_sent, "retries": self.retries_made,
-                "cache_hits": self.cache.hits, "cache_misses": self.cache.misses, "budget": self.budget.to_dict()}
+        return {
+            "requests_sent": self.requests_sent,
+            "inputs_sent": self.inputs_sent,
+            "retries": self.retries_made,
+            "cache_hits": self.cache.hits,
+            "cache_misses": self.cache.misses,
+            "budget": self.budget.to_dict(),
+        }
 
     def close(self) -> None:
         self.session.close()
         if self.journal is not None:
             self.journal.close()
 
-    def __enter__(self) -> "Client":
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc) -> None:

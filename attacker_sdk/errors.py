@@ -17,10 +17,23 @@ class BudgetExhausted(SDKError):
     server with 402 (nothing charged either way). ``answered`` inputs of the call were
     paid for and are in the cache/journal."""
 
-    def __init__(self, message: str, local: bool, requested: int, remaining: int | None,
-                 answered: int = 0, status: int | None = None, problem: dict | None = None):
+    def __init__(
+        self,
+        message: str,
+        local: bool,
+        requested: int,
+        remaining: int | None,
+        answered: int = 0,
+        status: int | None = None,
+        problem: dict | None = None,
+    ):
         super().__init__(message, status, problem)
-        self.local, self.requested, self.remaining, self.answered = local, requested, remaining, answered
+        self.local, self.requested, self.remaining, self.answered = (
+            local,
+            requested,
+            remaining,
+            answered,
+        )
 
 
 class Unauthorized(SDKError):
@@ -57,6 +70,12 @@ class PolicyUnsupported(SDKError):
 
 
 STATUS_ERRORS: dict[int, type[SDKError]] = {
-    401: Unauthorized, 403: Forbidden, 404: NotFound, 409: Conflict,
-    413: InvalidInput, 415: InvalidInput, 422: InvalidInput, 429: RateLimited,
+    401: Unauthorized,
+    403: Forbidden,
+    404: NotFound,
+    409: Conflict,
+    413: InvalidInput,
+    415: InvalidInput,
+    422: InvalidInput,
+    429: RateLimited,
 }

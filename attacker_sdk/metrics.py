@@ -83,8 +83,11 @@ def _as_membership(x: ArrayLike, name: str = "is_member") -> NDArray[np.bool_]:
 def _as_scores(x: ArrayLike, name: str = "scores") -> NDArray[np.float64]:
     """A 1-D float64 vector of finite numbers."""
     arr = _as_1d_array(x, name)
-    if not (arr.dtype == np.bool_ or np.issubdtype(arr.dtype, np.integer)
-            or np.issubdtype(arr.dtype, np.floating)):
+    if not (
+        arr.dtype == np.bool_
+        or np.issubdtype(arr.dtype, np.integer)
+        or np.issubdtype(arr.dtype, np.floating)
+    ):
         raise ValueError(f"{name}: expected real numbers, got dtype {arr.dtype}")
     arr = arr.astype(np.float64)
     if not np.all(np.isfinite(arr)):
@@ -98,8 +101,9 @@ def _check_same_length(a: NDArray[Any], b: NDArray[Any], name_a: str, name_b: st
         raise ValueError(f"{name_a} and {name_b} differ in length: {a.shape[0]} != {b.shape[0]}")
 
 
-def _membership_and_scores(is_member: ArrayLike, scores: ArrayLike
-                           ) -> tuple[NDArray[np.bool_], NDArray[np.float64]]:
+def _membership_and_scores(
+    is_member: ArrayLike, scores: ArrayLike
+) -> tuple[NDArray[np.bool_], NDArray[np.float64]]:
     y = _as_membership(is_member)
     s = _as_scores(scores)
     _check_same_length(y, s, "is_member", "scores")
@@ -209,14 +213,17 @@ def agreement_curve(queries: Sequence[int], fidelities: Sequence[float]) -> dict
     ``queries_at_best`` is the smallest query count that reaches ``best_fidelity``.
     """
     q = _as_1d_array(list(queries) if not isinstance(queries, np.ndarray) else queries, "queries")
-    f = _as_scores(list(fidelities) if not isinstance(fidelities, np.ndarray) else fidelities,
-                   "fidelities")
+    f = _as_scores(
+        list(fidelities) if not isinstance(fidelities, np.ndarray) else fidelities, "fidelities"
+    )
     _check_same_length(q, f, "queries", "fidelities")
-    if q.dtype == np.bool_ or not (np.issubdtype(q.dtype, np.integer)
-                                   or np.issubdtype(q.dtype, np.floating)):
+    if q.dtype == np.bool_ or not (
+        np.issubdtype(q.dtype, np.integer) or np.issubdtype(q.dtype, np.floating)
+    ):
         raise ValueError(f"queries: expected integers, got dtype {q.dtype}")
-    if np.issubdtype(q.dtype, np.floating) and not (np.all(np.isfinite(q))
-                                                    and np.all(q == np.round(q))):
+    if np.issubdtype(q.dtype, np.floating) and not (
+        np.all(np.isfinite(q)) and np.all(q == np.round(q))
+    ):
         raise ValueError("queries: expected whole numbers of queries")
     qi = q.astype(np.int64)
     if np.any(qi < 0):
@@ -242,8 +249,9 @@ def agreement_curve(queries: Sequence[int], fidelities: Sequence[float]) -> dict
 # ---------------------------------------------------------------------------------------
 
 
-def _roc_counts(y: NDArray[np.bool_], s: NDArray[np.float64], drop_intermediate: bool = False
-                ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]:
+def _roc_counts(
+    y: NDArray[np.bool_], s: NDArray[np.float64], drop_intermediate: bool = False
+) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]:
     """Cumulative (false positives, true positives, thresholds), starting at (0, 0, +inf)."""
     order = np.argsort(-s, kind="mergesort")
     s_sorted = s[order]
@@ -264,8 +272,9 @@ def _roc_counts(y: NDArray[np.bool_], s: NDArray[np.float64], drop_intermediate:
     return fps, tps, thresholds
 
 
-def roc_curve(is_member: ArrayLike, scores: ArrayLike, *, drop_intermediate: bool = False
-              ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+def roc_curve(
+    is_member: ArrayLike, scores: ArrayLike, *, drop_intermediate: bool = False
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
     """Exact ROC curve of a membership score.
 
     For every distinct score value ``t`` (in decreasing order) the rule "member iff
@@ -342,9 +351,13 @@ def tpr_at_fpr_from_curve(fpr: ArrayLike, tpr: ArrayLike, fpr_target: float) -> 
     return float(np.max(t[mask]))
 
 
-def tpr_at_fprs(is_member: ArrayLike, scores: ArrayLike,
-                targets: Sequence[float] = DEFAULT_FPR_TARGETS, *,
-                drop_intermediate: bool = False) -> dict[float, float]:
+def tpr_at_fprs(
+    is_member: ArrayLike,
+    scores: ArrayLike,
+    targets: Sequence[float] = DEFAULT_FPR_TARGETS,
+    *,
+    drop_intermediate: bool = False,
+) -> dict[float, float]:
     """TPR at several FPR levels, MICO's definition: ``max(tpr[fpr < t])`` for each ``t``.
 
     The inequality is **strict**: an operating point whose FPR equals the target does not
@@ -366,22 +379,25 @@ def tpr_at_fprs(is_member: ArrayLike, scores: ArrayLike,
     return _tpr_at(fps / fps[-1], tps / tps[-1], ts)
 
 
-def _tpr_at(fpr: NDArray[np.float64], tpr: NDArray[np.float64], ts: Sequence[float]
-            ) -> dict[float, float]:
+def _tpr_at(
+    fpr: NDArray[np.float64], tpr: NDArray[np.float64], ts: Sequence[float]
+) -> dict[float, float]:
     # tpr is non-decreasing along the curve, so the max over {fpr < t} is the tpr of the
     # last point with fpr < t; fpr[0] == 0 < t guarantees that point exists.
     idx = np.searchsorted(fpr, np.asarray(ts, dtype=np.float64), side="left") - 1
     return {t: float(tpr[i]) for t, i in zip(ts, idx)}
 
 
-def tpr_at_fpr(is_member: ArrayLike, scores: ArrayLike, fpr_target: float, *,
-               drop_intermediate: bool = False) -> float:
+def tpr_at_fpr(
+    is_member: ArrayLike, scores: ArrayLike, fpr_target: float, *, drop_intermediate: bool = False
+) -> float:
     """TPR at a given FPR, MICO's definition ``max(tpr[fpr < fpr_target])`` (strict ``<``).
 
     See :func:`tpr_at_fprs` for ``drop_intermediate``.
     """
-    return tpr_at_fprs(is_member, scores, (fpr_target,),
-                       drop_intermediate=drop_intermediate)[_check_fpr_target(fpr_target)]
+    return tpr_at_fprs(is_member, scores, (fpr_target,), drop_intermediate=drop_intermediate)[
+        _check_fpr_target(fpr_target)
+    ]
 
 
 def mi_advantage(is_member: ArrayLike, scores: ArrayLike) -> float:
@@ -447,9 +463,13 @@ def _fpr_key(t: float) -> str:
     return repr(float(t))
 
 
-def membership_report(is_member: ArrayLike, scores: ArrayLike,
-                      predicted_member: ArrayLike | None = None, *,
-                      fpr_targets: Sequence[float] = DEFAULT_FPR_TARGETS) -> dict[str, Any]:
+def membership_report(
+    is_member: ArrayLike,
+    scores: ArrayLike,
+    predicted_member: ArrayLike | None = None,
+    *,
+    fpr_targets: Sequence[float] = DEFAULT_FPR_TARGETS,
+) -> dict[str, Any]:
     """Every membership-inference metric in one JSON-safe dict (plain ints and floats)::
 
         {"n_members": int, "n_non_members": int,

@@ -17,8 +17,15 @@ import torch
 from torch import nn
 
 
-def cnn(input_shape: Sequence[int], num_classes: int, blocks: int = 3, convs: int = 2, width: int = 32,
-        dropout: float = 0.3, hidden: int = 256) -> nn.Module:
+def cnn(
+    input_shape: Sequence[int],
+    num_classes: int,
+    blocks: int = 3,
+    convs: int = 2,
+    width: int = 32,
+    dropout: float = 0.3,
+    hidden: int = 256,
+) -> nn.Module:
     layers: list[nn.Module] = []
     c, size = int(input_shape[0]), int(input_shape[-1])
     for b in range(blocks):
@@ -32,8 +39,15 @@ def cnn(input_shape: Sequence[int], num_classes: int, blocks: int = 3, convs: in
     body = nn.Sequential(*layers)
     with torch.no_grad():
         flat = body(torch.zeros(1, *input_shape)).numel()
-    return nn.Sequential(body, nn.Flatten(), nn.Dropout(dropout), nn.Linear(flat, hidden), nn.ReLU(inplace=True),
-                         nn.Dropout(dropout), nn.Linear(hidden, num_classes))
+    return nn.Sequential(
+        body,
+        nn.Flatten(),
+        nn.Dropout(dropout),
+        nn.Linear(flat, hidden),
+        nn.ReLU(inplace=True),
+        nn.Dropout(dropout),
+        nn.Linear(hidden, num_classes),
+    )
 
 
 def resnet18(input_shape: Sequence[int], num_classes: int) -> nn.Module:
@@ -45,8 +59,13 @@ def resnet18(input_shape: Sequence[int], num_classes: int) -> nn.Module:
     return m
 
 
-def mlp(input_shape: Sequence[int], num_classes: int, hidden: Sequence[int] = (256, 128),
-        activation: str = "relu", dropout: float = 0.0) -> nn.Module:
+def mlp(
+    input_shape: Sequence[int],
+    num_classes: int,
+    hidden: Sequence[int] = (256, 128),
+    activation: str = "relu",
+    dropout: float = 0.0,
+) -> nn.Module:
     act = {"relu": nn.ReLU, "tanh": nn.Tanh}[activation]
     d = int(torch.Size(input_shape).numel())
     layers: list[nn.Module] = [nn.Flatten()]
@@ -63,8 +82,12 @@ def logreg(input_shape: Sequence[int], num_classes: int) -> nn.Module:
 ZOO = {"cnn": cnn, "resnet18": resnet18, "mlp": mlp, "logreg": logreg}
 
 
-def build(arch: str | dict[str, Any], input_shape: Sequence[int], num_classes: int,
-          seed: int | None = None) -> nn.Module:
+def build(
+    arch: str | dict[str, Any],
+    input_shape: Sequence[int],
+    num_classes: int,
+    seed: int | None = None,
+) -> nn.Module:
     """``"cnn"`` or ``{"name": "cnn", "params": {"blocks": 2}}``. With ``seed`` the initial
     weights depend on it alone, not on what drew from torch's global generator before."""
     spec = {"name": arch} if isinstance(arch, str) else dict(arch)

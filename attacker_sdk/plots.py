@@ -42,8 +42,9 @@ DEFAULT_DPI = 100
 def _figure(out: PathLike, figsize: tuple[float, float], dpi: int) -> Iterator[tuple[Any, Any]]:
     """A figure and axes that are saved to ``out`` on success and always closed."""
     if dpi <= 0 or len(figsize) != 2 or min(figsize) <= 0:
-        raise ValueError(f"figsize must be two positive numbers and dpi positive, "
-                         f"got {figsize}, {dpi}")
+        raise ValueError(
+            f"figsize must be two positive numbers and dpi positive, got {figsize}, {dpi}"
+        )
     path = Path(out)
     fig, ax = plt.subplots(figsize=figsize, dpi=dpi)
     try:
@@ -120,11 +121,18 @@ def plot_fidelity_vs_queries(
         markers = "osD^v<>pPX*h"
         for i, (name, (q, v)) in enumerate(data.items()):
             order = np.argsort(q, kind="mergesort")
-            ax.plot(q[order], v[order], marker=markers[i % len(markers)], markersize=4,
-                    linewidth=1.5, label=name)
+            ax.plot(
+                q[order],
+                v[order],
+                marker=markers[i % len(markers)],
+                markersize=4,
+                linewidth=1.5,
+                label=name,
+            )
         for j, (name, v) in enumerate(refs.items()):
-            ax.axhline(v, linestyle="--", linewidth=1.0, color=f"C{(len(data) + j) % 10}",
-                       label=name)
+            ax.axhline(
+                v, linestyle="--", linewidth=1.0, color=f"C{(len(data) + j) % 10}", label=name
+            )
         if logx:
             ax.set_xscale("log")
         if np.all((all_v >= 0) & (all_v <= 1)):
@@ -183,8 +191,9 @@ def plot_roc(
         raise ValueError(f"xmin must lie in (0, 1), got {xmin}")
 
     with _figure(out, figsize, dpi) as (_fig, ax):
-        ax.plot([xmin, 1.0], [xmin, 1.0], linestyle="--", color="gray", linewidth=1.0,
-                label="chance")
+        ax.plot(
+            [xmin, 1.0], [xmin, 1.0], linestyle="--", color="gray", linewidth=1.0, label="chance"
+        )
         for name, (f, t) in data.items():
             if name in labels:
                 text = labels[name]
@@ -232,8 +241,9 @@ def plot_bars(
             except (TypeError, ValueError):
                 ok = False
             if not ok:
-                raise ValueError(f"table[{method!r}][{col!r}]: expected a finite number, "
-                                 f"got {val!r}")
+                raise ValueError(
+                    f"table[{method!r}][{col!r}]: expected a finite number, got {val!r}"
+                )
             if col not in columns:
                 columns.append(col)
     if not columns:
@@ -245,16 +255,22 @@ def plot_bars(
 
     with _figure(out, figsize, dpi) as (_fig, ax):
         for j, col in enumerate(columns):
-            xs = [x[i] + (j - (n_cols - 1) / 2) * width for i, m in enumerate(methods)
-                  if col in table[m]]
+            xs = [
+                x[i] + (j - (n_cols - 1) / 2) * width
+                for i, m in enumerate(methods)
+                if col in table[m]
+            ]
             ys = [float(table[m][col]) for m in methods if col in table[m]]
             bars = ax.bar(xs, ys, width=width * 0.95, label=str(col), color=f"C{j % 10}")
             if annotate:
                 ax.bar_label(bars, labels=[f"{v:.2f}" for v in ys], fontsize=6, padding=1)
         ax.set_xticks(x)
         crowded = len(methods) > 4
-        ax.set_xticklabels([str(m) for m in methods], rotation=20 if crowded else 0,
-                           ha="right" if crowded else "center")
+        ax.set_xticklabels(
+            [str(m) for m in methods],
+            rotation=20 if crowded else 0,
+            ha="right" if crowded else "center",
+        )
         ax.axhline(0.0, color="black", linewidth=0.6)
         ax.set_ylabel(ylabel)
         ax.set_title(title)
@@ -292,10 +308,12 @@ def plot_score_histograms(
     edges = np.linspace(lo, hi, int(bins) + 1)
 
     with _figure(out, figsize, dpi) as (_fig, ax):
-        ax.hist(n, bins=edges, density=density, alpha=0.5, color="C0",
-                label=f"non-members (n={n.size})")
-        ax.hist(m, bins=edges, density=density, alpha=0.5, color="C3",
-                label=f"members (n={m.size})")
+        ax.hist(
+            n, bins=edges, density=density, alpha=0.5, color="C0", label=f"non-members (n={n.size})"
+        )
+        ax.hist(
+            m, bins=edges, density=density, alpha=0.5, color="C3", label=f"members (n={m.size})"
+        )
         ax.set_xlabel(xlabel)
         ax.set_ylabel("density" if density else "count")
         ax.set_title(title)

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .client import Answers
-from .remote import RemoteClassifier, answers_to_soft
+from .answers import Answers, answers_to_soft
+from .remote import RemoteClassifier
 
 
 class Pool:
@@ -19,8 +19,14 @@ class Pool:
     (one-hot under ``label``), ``labels[i]`` the victim's label (-1 until queried).
     """
 
-    def __init__(self, x: np.ndarray, y: np.ndarray | None = None, name: str = "pool",
-                 groups: np.ndarray | None = None, reference: np.ndarray | None = None):
+    def __init__(
+        self,
+        x: np.ndarray,
+        y: np.ndarray | None = None,
+        name: str = "pool",
+        groups: np.ndarray | None = None,
+        reference: np.ndarray | None = None,
+    ):
         self.x = np.ascontiguousarray(x, dtype=np.float32)
         n = len(self.x)
         if y is not None and len(y) != n:
@@ -41,13 +47,15 @@ class Pool:
         return len(self.x)
 
     @classmethod
-    def from_image_folder(cls, path: str | Path, size: int = 32, name: str | None = None) -> "Pool":
+    def from_image_folder(cls, path: str | Path, size: int = 32, name: str | None = None) -> Pool:
         """Images under ``path`` (any nesting torchvision's ImageFolder reads), resized to
         ``size``; folder names become ``y`` only if the caller wants them as labels."""
         from torchvision import datasets, transforms
 
-        ds = datasets.ImageFolder(str(path), transform=transforms.Compose(
-            [transforms.Resize((size, size)), transforms.ToTensor()]))
+        ds = datasets.ImageFolder(
+            str(path),
+            transform=transforms.Compose([transforms.Resize((size, size)), transforms.ToTensor()]),
+        )
         x = np.stack([np.asarray(img) for img, _ in ds]).astype(np.float32)
         return cls(x, np.array(ds.targets), name=name or Path(path).name)
 
@@ -56,10 +64,6 @@ class Pool:
 
     def unqueried_indices(self) -> np.ndarray:
         return np.flatnonzero(~self.queried)
-
-    @property
-    def n_queried(self) -> int:
-        return int(self.queried.sum())
 
     def record(self, idx: np.ndarray, answers: Answers, num_classes: int) -> None:
         idx = np.asarray(idx, dtype=np.int64)
@@ -81,10 +85,15 @@ class Pool:
         self.record(idx, answers, victim.num_classes)
         return answers
 
-    def subset(self, idx: np.ndarray, name: str | None = None) -> "Pool":
+    def subset(self, idx: np.ndarray, name: str | None = None) -> Pool:
         idx = np.asarray(idx, dtype=np.int64)
-        sub = Pool(self.x[idx], None if self.y is None else self.y[idx], name or self.name,
-                   None if self.groups is None else self.groups[idx], self.reference[idx])
+        sub = Pool(
+            self.x[idx],
+            None if self.y is None else self.y[idx],
+            name or self.name,
+            None if self.groups is None else self.groups[idx],
+            self.reference[idx],
+        )
         sub.queried, sub.labels = self.queried[idx].copy(), self.labels[idx].copy()
         sub.soft = None if self.soft is None else self.soft[idx].copy()
         return sub

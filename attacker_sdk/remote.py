@@ -6,10 +6,15 @@ need more than the policy gives raise :class:`PolicyUnsupported` before any quer
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-from .client import Answers, Client, ModelInfo
+from .answers import Answers, ModelInfo, answers_to_soft
 from .errors import PolicyUnsupported
+
+if TYPE_CHECKING:  # the client builds views; a view only calls it back
+    from .client import Client
 
 REVEAL_ORDER = {"label": 0, "topk": 1, "probabilities": 2}
 
@@ -47,9 +52,6 @@ class RemoteClassifier:
     def query(self, x: np.ndarray, progress: bool = False) -> Answers:
         return self.client.predict(self.model_id, x, progress=progress)
 
-    def predict_labels(self, x: np.ndarray, progress: bool = False) -> np.ndarray:
-        return self.query(x, progress).labels
-
     def predict_proba(self, x: np.ndarray, progress: bool = False) -> np.ndarray:
         self.require("probabilities", "predict_proba")
         return self.query(x, progress).probabilities
@@ -66,19 +68,3 @@ class RemoteClassifier:
         """The best probability vector the policy allows: the probabilities; or the top-k
         scores with the rest of the mass spread evenly over the unseen classes; or one-hot."""
         return answers_to_soft(self.query(x, progress), self.num_classes)
-
-
-def answers_to_soft(a: Answers, num_classes: int) -> np.ndarray:
-    if a.probabilities is not None:
-        p = np.clip(a.probabilities.astype(np.float32), 0, None)
-        return p / np.maximum(p.sum(1, keepdims=True), 1e-12)
-    n = len(a)
-    soft = np.zeros((n, num_classes), np.float32)
-    if a.top_labels is not None:
-        k = a.top_labels.shape[1]
-        rest = np.clip(1.0 - a.top_scores.sum(1), 0, None) / max(num_classes - k, 1)
-        soft += rest[:, None]
-        np.put_along_axis(soft, a.top_labels, a.top_scores, axis=1)
-        return soft / soft.sum(1, keepdims=True)
-    soft[np.arange(n), a.labels] = 1.0
-    return soft

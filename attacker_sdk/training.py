@@ -53,7 +53,9 @@ def to_targets(y: np.ndarray, num_classes: int) -> np.ndarray:
     return y.astype(np.float32)
 
 
-def soft_cross_entropy(logits: torch.Tensor, targets: torch.Tensor, weights: torch.Tensor | None = None) -> torch.Tensor:
+def soft_cross_entropy(
+    logits: torch.Tensor, targets: torch.Tensor, weights: torch.Tensor | None = None
+) -> torch.Tensor:
     """mean_i w_i * sum_c -t_ic log softmax(z)_ic (MExMI's weighted loss is not renormalised
     by the weights, REFERENCE_SPECS 1)."""
     per = -(targets * F.log_softmax(logits, 1)).sum(1)
@@ -66,17 +68,31 @@ def soft_cross_entropy(logits: torch.Tensor, targets: torch.Tensor, weights: tor
 def predict_proba(model: nn.Module, x: np.ndarray, batch_size: int = 1024) -> np.ndarray:
     model.eval()
     xt = torch.as_tensor(np.asarray(x, dtype=np.float32))
-    return torch.cat([torch.softmax(model(xt[i : i + batch_size]), 1) for i in range(0, len(xt), batch_size)]).numpy()
+    return torch.cat(
+        [torch.softmax(model(xt[i : i + batch_size]), 1) for i in range(0, len(xt), batch_size)]
+    ).numpy()
 
 
 def _optimizer(model: nn.Module, c: FitConfig) -> torch.optim.Optimizer:
     if c.optimizer == "sgd":
-        return torch.optim.SGD(model.parameters(), lr=c.lr, momentum=c.momentum, nesterov=True, weight_decay=c.weight_decay)
+        return torch.optim.SGD(
+            model.parameters(),
+            lr=c.lr,
+            momentum=c.momentum,
+            nesterov=True,
+            weight_decay=c.weight_decay,
+        )
     return torch.optim.Adam(model.parameters(), lr=c.lr, weight_decay=c.weight_decay)
 
 
-def fit(model: nn.Module, x: np.ndarray, y: np.ndarray, config: FitConfig = FitConfig(),
-        weights: np.ndarray | None = None, num_classes: int | None = None) -> FitResult:
+def fit(
+    model: nn.Module,
+    x: np.ndarray,
+    y: np.ndarray,
+    config: FitConfig = FitConfig(),
+    weights: np.ndarray | None = None,
+    num_classes: int | None = None,
+) -> FitResult:
     """Train ``model`` on inputs ``x`` and targets ``y`` (labels or probability vectors)."""
     if len(x) == 0:
         raise ValueError("nothing to train on")
@@ -110,11 +126,20 @@ def fit(model: nn.Module, x: np.ndarray, y: np.ndarray, config: FitConfig = FitC
             total += float(loss.detach()) * len(b)
         row = {"epoch": epoch + 1, "loss": total / max(len(tr_idx), 1)}
         if n_val:
-            agree = float((predict_proba(model, x[val_idx]).argmax(1) == targets[val_idx].argmax(1)).mean())
+            agree = float(
+                (predict_proba(model, x[val_idx]).argmax(1) == targets[val_idx].argmax(1)).mean()
+            )
             row["val_agreement"] = agree
             if agree > best:
-                best, best_state, stale, result.best_epoch = agree, copy.deepcopy(model.state_dict()), 0, epoch + 1
-            elif config.patience_loss_floor is not None and row["loss"] > config.patience_loss_floor:
+                best, best_state, stale, result.best_epoch = (
+                    agree,
+                    copy.deepcopy(model.state_dict()),
+                    0,
+                    epoch + 1,
+                )
+            elif (
+                config.patience_loss_floor is not None and row["loss"] > config.patience_loss_floor
+            ):
                 stale = 0
             else:
                 stale += 1

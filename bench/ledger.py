@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run as a script from a checkout
     sys.path.insert(0, str(ROOT))
 
-from budgets import BudgetPolicy, open_ledger  # noqa: E402
+from budgets import BudgetPolicy, open_ledger
 
 ACCOUNT = "bench"
 CASES: dict[str, dict[str, Any]] = {
@@ -123,11 +123,15 @@ def main(argv: list[str]) -> None:
     n = int(argv[1]) if len(argv) > 1 else 20000
     results = run(n)
     results["when"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
-    print(f"SQLite ledger, {n} charges per case (SQLite {results['sqlite_version']}, "
-          f"{results['cpus']} CPUs)")
+    print(
+        f"SQLite ledger, {n} charges per case (SQLite {results['sqlite_version']}, "
+        f"{results['cpus']} CPUs)"
+    )
     for name, r in results["cases"].items():
-        print(f"  {name:<28} {r['processes']} proc  {r['charges_per_s']:>8,} charges/s  "
-              f"({r['seconds']:.3f} s)")
+        print(
+            f"  {name:<28} {r['processes']} proc  {r['charges_per_s']:>8,} charges/s  "
+            f"({r['seconds']:.3f} s)"
+        )
     path = ROOT / "bench" / "results" / "ledger.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(results, indent=2) + "\n")

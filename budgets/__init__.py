@@ -18,18 +18,18 @@ from budgets.policy import BudgetPolicy
 from budgets.tracker import Budget, Reservation
 
 __all__ = [
-    "BudgetPolicy",
-    "Ledger",
-    "Usage",
-    "Charge",
-    "open_ledger",
+    "BackendNotImplemented",
     "Budget",
-    "Reservation",
     "BudgetError",
     "BudgetExceeded",
-    "UnknownAccount",
+    "BudgetPolicy",
+    "Charge",
     "IdempotencyConflict",
-    "LocalBudgetExceeded",
+    "Ledger",
     "LedgerUnavailable",
-    "BackendNotImplemented",
+    "LocalBudgetExceeded",
+    "Reservation",
+    "UnknownAccount",
+    "Usage",
+    "open_ledger",
 ]

@@ -13,13 +13,13 @@ if TYPE_CHECKING:  # avoid an import cycle: the ledger module imports these erro
     from budgets.ledger import Usage
 
 __all__ = [
+    "BackendNotImplemented",
     "BudgetError",
     "BudgetExceeded",
-    "UnknownAccount",
     "IdempotencyConflict",
-    "LocalBudgetExceeded",
     "LedgerUnavailable",
-    "BackendNotImplemented",
+    "LocalBudgetExceeded",
+    "UnknownAccount",
 ]
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-__all__ = ["BudgetPolicy", "DEFAULT_PRICE", "MAX_UNITS", "check_model_id"]
+__all__ = ["DEFAULT_PRICE", "MAX_UNITS", "BudgetPolicy", "check_model_id"]
 
 DEFAULT_PRICE = 1
 # Keeps every sum of units well inside SQLite's signed 64-bit INTEGER.
@@ -26,7 +26,7 @@ _FIELDS = ("budget", "per_model", "prices")
 def _check_units(value: Any, what: str) -> int:
     # bool is an int subclass; True as a budget is almost certainly a bug.
     if not isinstance(value, int) or isinstance(value, bool):
-        raise ValueError(f"{what} must be an int, got {type(value).__name__} {value!r}")
+        raise ValueError(f"{what} must be an int, got {type(value).__name__} {value!r}")  # noqa: TRY004
     if not 0 <= value <= MAX_UNITS:
         raise ValueError(f"{what} must be between 0 and {MAX_UNITS}, got {value}")
     return value
@@ -42,8 +42,9 @@ def check_model_id(model: Any) -> str:
         raise ValueError(f"model id must be a non-empty str, got {model!r}")
     if len(model) > MAX_MODEL_ID_LEN:
         raise ValueError(f"model id longer than {MAX_MODEL_ID_LEN} characters: {model[:40]!r}...")
-    if any(c in '"\\' or ord(c) < 0x20 or ord(c) == 0x7F or 0xD800 <= ord(c) <= 0xDFFF
-           for c in model):
+    if any(
+        c in '"\\' or ord(c) < 0x20 or ord(c) == 0x7F or 0xD800 <= ord(c) <= 0xDFFF for c in model
+    ):
         raise ValueError(
             "model id must not contain quotes, backslashes, control characters or surrogates: "
             f"{model!r}"
@@ -55,7 +56,7 @@ def _frozen_units(mapping: Any, what: str) -> Mapping[str, int]:
     if mapping is None:
         mapping = {}
     if not isinstance(mapping, Mapping):
-        raise ValueError(
+        raise ValueError(  # noqa: TRY004
             f"{what} must be a mapping of model id to int, got {type(mapping).__name__}"
         )
     checked = {check_model_id(m): _check_units(v, f"{what}[{m!r}]") for m, v in mapping.items()}
@@ -125,7 +126,7 @@ class BudgetPolicy:
         Unknown keys are refused so that a typo in a scenario file is not silently ignored.
         """
         if not isinstance(data, Mapping):
-            raise ValueError(f"a budget policy must be a mapping, got {type(data).__name__}")
+            raise ValueError(f"a budget policy must be a mapping, got {type(data).__name__}")  # noqa: TRY004
         unknown = sorted(set(data) - set(_FIELDS))
         if unknown:
             raise ValueError(f"unknown budget policy field(s) {unknown}; expected {list(_FIELDS)}")

@@ -28,7 +28,7 @@ from typing import Any, NamedTuple
 
 from budgets.errors import LocalBudgetExceeded
 
-__all__ = ["Budget", "Reservation", "TimelineEntry", "DriftEvent", "UNPHASED"]
+__all__ = ["UNPHASED", "Budget", "DriftEvent", "Reservation", "TimelineEntry"]
 
 UNPHASED = "unphased"  # phase name for spend outside any ``phase()`` block
 
@@ -88,7 +88,7 @@ class Reservation:
         """Give the reservation back (nothing was charged); no-op once settled."""
         self.budget._settle(self, None)
 
-    def __enter__(self) -> Reservation:
+    def __enter__(self) -> Reservation:  # noqa: PYI034 - typing.Self needs Python 3.11
         return self
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:

@@ -27,11 +27,26 @@ from . import datasets
 
 def _fit(name: str, arch, train, test, recipe: Recipe, extra: dict) -> dict:
     t0 = time.perf_counter()
-    tv = train_victim(name, arch, (train.x, train.y), (test.x, test.y), list(train.class_names), recipe, progress=True)
-    out = {"model": name, "architecture": tv.card.architecture, "train_acc": round(tv.card.train_accuracy, 4),
-           "test_acc": round(tv.card.test_accuracy, 4), "seconds": round(time.perf_counter() - t0, 1),
-           "images_per_s": round(len(train.y) * tv.card.epochs_run / max(tv.card.training_seconds, 1e-9))}
-    from victim_service.predictors import TorchPredictor
+    tv = train_victim(
+        name,
+        arch,
+        (train.x, train.y),
+        (test.x, test.y),
+        list(train.class_names),
+        recipe,
+        progress=True,
+    )
+    out = {
+        "model": name,
+        "architecture": tv.card.architecture,
+        "train_acc": round(tv.card.train_accuracy, 4),
+        "test_acc": round(tv.card.test_accuracy, 4),
+        "seconds": round(time.perf_counter() - t0, 1),
+        "images_per_s": round(
+            len(train.y) * tv.card.epochs_run / max(tv.card.training_seconds, 1e-9)
+        ),
+    }
+    from victim_service.tasks.classification import TorchPredictor
 
     pred = TorchPredictor(tv.card, tv.result.model)
     for label, ds in extra.items():
@@ -52,19 +67,31 @@ def shapes(epochs: int, n_train: int = 5000, n_test: int = 2000, seed: int = 0) 
 def tabular(epochs: int, seed: int = 0) -> list[dict]:
     rows = []
     recipe = Recipe(epochs=epochs, batch_size=128, lr=1e-3, seed=seed)
-    for name, params, arch in (("purchase", {}, "mico_mlp"),
-                               ("tweets", {}, {"name": "mlp", "params": {"hidden": [64]}}),
-                               ("tweets", {"binary": True}, {"name": "mlp", "params": {"hidden": [64]}})):
+    for name, params, arch in (
+        ("purchase", {}, "mico_mlp"),
+        ("tweets", {}, {"name": "mlp", "params": {"hidden": [64]}}),
+        ("tweets", {"binary": True}, {"name": "mlp", "params": {"hidden": [64]}}),
+    ):
         ds = datasets.load(name, seed=seed, **params)
         half = len(ds.y) // 2
         perm = np.random.default_rng(seed).permutation(len(ds.y))
-        rows.append(_fit(f"{name}{'-binary' if params else ''}", arch, ds.subset(perm[:half]), ds.subset(perm[half:]),
-                         recipe, {}))
+        rows.append(
+            _fit(
+                f"{name}{'-binary' if params else ''}",
+                arch,
+                ds.subset(perm[:half]),
+                ds.subset(perm[half:]),
+                recipe,
+                {},
+            )
+        )
     return rows
 
 
 def main(argv: list[str] | None = None) -> list[dict]:
-    ap = argparse.ArgumentParser(description="Calibrate the built-in datasets against the range's victims.")
+    ap = argparse.ArgumentParser(
+        description="Calibrate the built-in datasets against the range's victims."
+    )
     ap.add_argument("what", choices=["shapes", "tabular"])
     ap.add_argument("--epochs", type=int, default=30)
     ap.add_argument("--threads", type=int, default=2)

@@ -18,14 +18,19 @@ class ExtractionJudge:
 
     def __call__(self, copy_model, queries: int | None = None) -> dict:
         pred = predict_proba(copy_model, self.x).argmax(1)
-        return {"fidelity": metrics.fidelity(pred, self.victim_labels), "accuracy": metrics.accuracy(pred, self.y)}
+        return {
+            "fidelity": metrics.fidelity(pred, self.victim_labels),
+            "accuracy": metrics.accuracy(pred, self.y),
+        }
 
     @property
     def victim_accuracy(self) -> float:
         return metrics.accuracy(self.victim_labels, self.y)
 
 
-def score_membership(is_member: np.ndarray, scores: np.ndarray, predictions: np.ndarray | None) -> tuple[dict, tuple]:
+def score_membership(
+    is_member: np.ndarray, scores: np.ndarray, predictions: np.ndarray | None
+) -> tuple[dict, tuple]:
     report = metrics.membership_report(is_member, scores, predictions)
     roc = metrics.roc_curve(is_member, scores)
     return report, (roc[0], roc[1])

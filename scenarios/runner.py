@@ -16,12 +16,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import requests
 
 from attacker_sdk import attacks as attack_registry
 from attacker_sdk.client import Client
 from attacker_sdk.errors import PolicyUnsupported
 from attacker_sdk.pool import Pool
+from victim_service.admin_client import AdminClient
 from victim_service.config import ServiceConfig
 from victim_service.serve import ServiceProcess
 from victim_service.store import ArtifactStore
@@ -79,7 +79,9 @@ def _jsonable(d: dict) -> dict:
 
 
 class ScenarioRunner:
-    def __init__(self, spec: ScenarioSpec, out: Path, store: Path | None = None, progress: bool = True):
+    def __init__(
+        self, spec: ScenarioSpec, out: Path, store: Path | None = None, progress: bool = True
+    ):
         self.spec, self.out, self.progress = spec, out, progress
         self.store_dir = store or cache_root() / "scenario-stores" / _slug(spec.store or spec.name)
         self.store = ArtifactStore(self.store_dir)
@@ -98,9 +100,12 @@ class ScenarioRunner:
             t0 = time.perf_counter()
             built = build_victim(v, self.store, truth, progress=self.progress)
             self.victims[v.id] = built
-            self.log(f"victim {v.id}: {'reused' if built.reused else 'trained'} "
-                     f"(train acc {built.card.train_accuracy:.3f}, test acc {built.card.test_accuracy:.3f}, "
-                     f"{time.perf_counter() - t0:.0f}s)")
+            self.log(
+                f"victim {v.id}: {'reused' if built.reused else 'trained'} "
+                f"(train acc {built.card.train_accuracy:.3f}, "
+                f"test acc {built.card.test_accuracy:.3f}, "
+                f"{time.perf_counter() - t0:.0f}s)"
+            )
 
     def run(self) -> Path:
         t0 = time.perf_counter()
@@ -108,8 +113,12 @@ class ScenarioRunner:
         for stale in ("service-state", "journals"):
             shutil.rmtree(self.out / stale, ignore_errors=True)
         self.build_victims()
-        config = ServiceConfig(store=self.store_dir, state=self.out / "service-state", admin_token=self.admin,
-                               models=[v.id for v in self.spec.victims])
+        config = ServiceConfig(
+            store=self.store_dir,
+            state=self.out / "service-state",
+            admin_token=self.admin,
+            models=[v.id for v in self.spec.victims],
+        )
         workers = int(self.spec.service.get("workers", 2))
         with ServiceProcess(config, workers=workers, log_path=self.out / "service.log") as svc:
             self.log(f"service up at {svc.url} ({workers} gunicorn workers)")
@@ -130,12 +139,10 @@ class ScenarioRunner:
         self.log(f"policy tour on {v.spec.id}: {len(self.tour['rows'])} policies")
 
     def _issue_key(self, url: str, a: AttackSpec) -> str:
-        body = {"budget": a.budget, "models": [a.victim], "label": a.name}
-        if a.policy:
-            body["policy"] = a.policy
-        r = requests.post(url + "/admin/keys", json=body, headers={"Authorization": f"Bearer {self.admin}"}, timeout=30)
-        r.raise_for_status()
-        return r.json()["key"]
+        with AdminClient(url, self.admin) as admin:
+            return admin.create_key(
+                a.budget, models=[a.victim], policy=a.policy or None, label=a.name
+            )["key"]
 
     def run_attack(self, url: str, a: AttackSpec, seed: int) -> RunRecord:
         victim = self.victims[a.victim]
@@ -147,8 +154,18 @@ class ScenarioRunner:
         if "seed" in {f.name for f in dataclasses.fields(attack_registry.attack_class(a.attack))}:
             params.setdefault("seed", seed)
         attack = attack_registry.build(a.attack, params)
-        rec = RunRecord(a.name, a.attack, a.kind, a.victim, seed, remote.info.policy.policy, a.budget,
-                        table=a.table, row=a.row, column=a.column)
+        rec = RunRecord(
+            a.name,
+            a.attack,
+            a.kind,
+            a.victim,
+            seed,
+            remote.info.policy.policy,
+            a.budget,
+            table=a.table,
+            row=a.row,
+            column=a.column,
+        )
         alloc = Allocator(self.victims, seed)
         self.log(f"attack {a.name} (seed {seed}, policy {rec.policy}, budget {a.budget})")
         try:
@@ -163,47 +180,79 @@ class ScenarioRunner:
         client.close()
         return rec
 
-    def _extraction(self, a, attack, remote, victim: BuiltVictim, alloc: Allocator, rec: RunRecord) -> None:
-        if any(s.part in ("test", "non_members") and (s.victim in (None, a.victim)) for s in a.pool):
-            raise ValueError(f"attack {a.name}: the victim's test split is the evaluation set; keep it out of the pool")
+    @staticmethod
+    def _record(rec: RunRecord, res) -> None:
+        """What every attack result gives the record: spend, time, timeline, artefacts."""
+        rec.queries, rec.seconds, rec.spend_by_phase = res.queries, res.seconds, res.spend_by_phase
+        rec.timeline = [row.to_dict() for row in res.timeline]
+        rec.artefacts = _jsonable(res.artefacts)
+
+    def _extraction(
+        self, a, attack, remote, victim: BuiltVictim, alloc: Allocator, rec: RunRecord
+    ) -> None:
+        if any(
+            s.part in ("test", "non_members") and (s.victim in (None, a.victim)) for s in a.pool
+        ):
+            raise ValueError(
+                f"attack {a.name}: the victim's test split is the evaluation set; "
+                "keep it out of the pool"
+            )
         composed = alloc.compose(a.pool, a.victim)
         # the attacker's view: no labels, no membership, only the rows it knows to be non-members
         pool = Pool(composed.x, name=f"{a.name}-pool", reference=composed.reference)
         test = victim.truth.test
-        judge = ExtractionJudge(self.store.load(a.victim), victim.dataset.x[test], victim.dataset.y[test])
+        judge = ExtractionJudge(
+            self.store.load(a.victim), victim.dataset.x[test], victim.dataset.y[test]
+        )
         res = attack.extract(remote, pool, a.budget, on_checkpoint=judge, progress=self.progress)
-        rec.queries, rec.seconds, rec.timeline = res.queries, res.seconds, res.timeline
-        rec.spend_by_phase = res.spend_by_phase
-        rec.metrics = {**judge(res.copy_model), "victim_accuracy": judge.victim_accuracy,
-                       "pool_size": len(pool), "pool_member_fraction": float(composed.is_member.mean()),
-                       "queried_member_fraction": float(composed.is_member[res.queried_indices].mean())
-                       if len(res.queried_indices) else 0.0,
-                       "queried_by_source": count_by_source(composed.source, res.queried_indices)}
-        inferred = res.artefacts.get("inferred_members")
-        if inferred is not None:
-            inferred = np.asarray(inferred, bool)
-            rec.metrics["inferred_set"] = {**score_inferred_set(composed.is_member, inferred),
-                                           "by_source": count_by_source(composed.source, np.flatnonzero(inferred))}
-        rec.artefacts = _jsonable(res.artefacts)
-        self.log(f"  fidelity {rec.metrics['fidelity']:.4f}  accuracy {rec.metrics['accuracy']:.4f}  "
-                 f"queries {rec.queries}  ({rec.seconds:.0f}s)")
+        self._record(rec, res)
+        rec.metrics = {
+            **judge(res.copy_model),
+            "victim_accuracy": judge.victim_accuracy,
+            "pool_size": len(pool),
+            "pool_member_fraction": float(composed.is_member.mean()),
+            "queried_member_fraction": float(composed.is_member[res.queried_indices].mean())
+            if len(res.queried_indices)
+            else 0.0,
+            "queried_by_source": count_by_source(composed.source, res.queried_indices),
+        }
+        if res.membership is not None:
+            inferred = np.asarray(res.membership.members, bool)
+            rec.metrics["inferred_set"] = {
+                **score_inferred_set(composed.is_member, inferred),
+                "by_source": count_by_source(composed.source, np.flatnonzero(inferred)),
+            }
+        self.log(
+            f"  fidelity {rec.metrics['fidelity']:.4f}  accuracy {rec.metrics['accuracy']:.4f}  "
+            f"queries {rec.queries}  ({rec.seconds:.0f}s)"
+        )
 
     def _membership(self, a, attack, remote, alloc: Allocator, rec: RunRecord) -> None:
         targets = alloc.targets(a.targets, a.victim)
         aux = alloc.compose(a.aux or [SourceSpec(part="spare")], a.victim)
         if aux.is_member.any():
-            raise ValueError(f"attack {a.name}: aux data holds victim members; draw it from non-member parts")
-        res = attack.infer(remote, Pool(targets.x, targets.y), Pool(aux.x, aux.y), a.budget, progress=self.progress)
-        rec.queries, rec.seconds, rec.timeline = res.queries, res.seconds, res.timeline
-        rec.spend_by_phase = res.spend_by_phase
+            raise ValueError(
+                f"attack {a.name}: aux data holds victim members; draw it from non-member parts"
+            )
+        res = attack.infer(
+            remote, Pool(targets.x, targets.y), Pool(aux.x, aux.y), a.budget, progress=self.progress
+        )
+        self._record(rec, res)
         rec.metrics, rec.roc = score_membership(targets.is_member, res.scores, res.predictions)
-        rec.artefacts = _jsonable(res.artefacts)
-        self.log(f"  AUC {rec.metrics['auc']:.3f}  TPR@1%FPR {rec.metrics['tpr_at_fpr']['0.01']:.3f}  "
-                 f"queries {rec.queries}  ({rec.seconds:.0f}s)")
+        self.log(
+            f"  AUC {rec.metrics['auc']:.3f}  TPR@1%FPR {rec.metrics['tpr_at_fpr']['0.01']:.3f}  "
+            f"queries {rec.queries}  ({rec.seconds:.0f}s)"
+        )
 
 
-def run_scenario(path: str | Path, out: str | Path | None = None, store: str | Path | None = None,
-                 progress: bool = True) -> Path:
+def run_scenario(
+    path: str | Path,
+    out: str | Path | None = None,
+    store: str | Path | None = None,
+    progress: bool = True,
+) -> Path:
     spec = load(path)
-    runner = ScenarioRunner(spec, Path(out or Path("runs") / _slug(spec.name)), Path(store) if store else None, progress)
+    runner = ScenarioRunner(
+        spec, Path(out or Path("runs") / _slug(spec.name)), Path(store) if store else None, progress
+    )
     return runner.run()

@@ -2,7 +2,7 @@
 
 ```yaml
 name: demo
-victims: [ {id, dataset, split, architecture, recipe, serving} ... ]   # scenarios.victims.VictimSpec
+victims: [ {id, dataset, split, architecture, recipe, serving} ... ]  # scenarios.victims.VictimSpec
                                         # or {preset: default, only: [digits-cnn]}
 service: {workers: 2}
 tour: {victim: demo-digits}             # optional: answers under every output policy
@@ -13,7 +13,8 @@ attacks:
     budget: 500
     policy: probabilities               # the key's output policy (default: the model's own)
     params: {checkpoints: [100, 250]}   # the attack class's constructor parameters
-    pool: [{part: spare}, {part: members, n: 200}, {dataset: {name: shapes, params: {family: B}}, n: 1000}]
+    pool: [{part: spare}, {part: members, n: 200},
+           {dataset: {name: shapes, params: {family: B}}, n: 1000}]
     targets: {members: 200, non_members: 200}    # membership attacks: records to classify
     aux: [{part: spare, n: 600}]                 # membership attacks: attacker's labelled data
     seeds: [0, 1, 2]
@@ -24,7 +25,7 @@ grids:                                  # optional: a table of attacks, rows x c
            random: {attack: random, independent: true}}   # runs once, no column settings
     columns: {entropy: {params: {strategy: entropy}}, kcenter: {params: {strategy: kcenter}}}
     metric: fidelity
-store: mexmi-shapes                     # optional: victim cache shared with other scenarios (default: name)
+store: mexmi-shapes   # optional: victim cache shared with other scenarios (default: name)
 ```
 Pool sources draw disjoint rows: ``part`` is a split of a victim's dataset (``members``,
 ``test``, ``spare``; ``test`` is the evaluation set of extraction and should stay out of
@@ -57,10 +58,12 @@ class SourceSpec:
     dataset: dict | None = None  # {"name", "params"}: another dataset, all non-members
     n: int | None = None  # rows to draw (default: all that are left)
     victim: str | None = None  # whose dataset `part` refers to (default: the attack's victim)
-    reference: bool = False  # the attacker knows these rows are non-members (unsupervised MI calibration)
+    reference: bool = (
+        False  # the attacker knows these rows are non-members (unsupervised MI calibration)
+    )
 
     @classmethod
-    def from_dict(cls, d: dict) -> "SourceSpec":
+    def from_dict(cls, d: dict) -> SourceSpec:
         unknown = set(d) - {"part", "dataset", "n", "victim", "reference"}
         if unknown:
             raise ScenarioError(f"pool source: unknown fields {sorted(unknown)}")
@@ -119,7 +122,9 @@ class ScenarioSpec:
     service: dict[str, Any]
     tour: dict[str, Any] | None
     path: Path | None = None
-    store: str | None = None  # victim cache shared by scenarios naming the same store (default: the name)
+    store: str | None = (
+        None  # victim cache shared by scenarios naming the same store (default: the name)
+    )
 
     def victim(self, vid: str) -> VictimSpec:
         for v in self.victims:
@@ -131,22 +136,42 @@ class ScenarioSpec:
 def _merge(a: dict, b: dict) -> dict:
     out = copy.deepcopy(a)
     for k, v in (b or {}).items():
-        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else copy.deepcopy(v)
+        out[k] = (
+            _merge(out[k], v)
+            if isinstance(v, dict) and isinstance(out.get(k), dict)
+            else copy.deepcopy(v)
+        )
     return out
 
 
 def _attack(d: dict) -> AttackSpec:
     d = dict(d)
-    known = {"name", "attack", "victim", "budget", "policy", "params", "pool", "targets", "aux", "seeds",
-             "table", "row", "column"}
+    known = {
+        "name",
+        "attack",
+        "victim",
+        "budget",
+        "policy",
+        "params",
+        "pool",
+        "targets",
+        "aux",
+        "seeds",
+        "table",
+        "row",
+        "column",
+    }
     unknown = set(d) - known
     if unknown:
         raise ScenarioError(f"attack {d.get('name')!r}: unknown fields {sorted(unknown)}")
     for req in ("name", "attack", "victim", "budget"):
         if req not in d:
             raise ScenarioError(f"attack {d.get('name')!r}: '{req}' is required")
-    if d["attack"] not in attack_registry.REGISTRY:
-        raise ScenarioError(f"attack {d['name']!r}: unknown attack {d['attack']!r}; known: {attack_registry.available()}")
+    if d["attack"] not in attack_registry.available():
+        raise ScenarioError(
+            f"attack {d['name']!r}: unknown attack {d['attack']!r}; "
+            f"known: {attack_registry.available()}"
+        )
     d["pool"] = [SourceSpec.from_dict(s) for s in d.get("pool", [])]
     d["aux"] = [SourceSpec.from_dict(s) for s in d.get("aux", [])]
     spec = AttackSpec(**d)
@@ -157,7 +182,9 @@ def _attack(d: dict) -> AttackSpec:
     if spec.kind == "extraction" and not spec.pool:
         raise ScenarioError(f"attack {spec.name!r}: an extraction attack needs a 'pool'")
     if spec.kind == "membership" and not spec.targets:
-        raise ScenarioError(f"attack {spec.name!r}: a membership attack needs 'targets' (members, non_members)")
+        raise ScenarioError(
+            f"attack {spec.name!r}: a membership attack needs 'targets' (members, non_members)"
+        )
     return spec
 
 
@@ -169,7 +196,16 @@ def load(path: str | Path) -> ScenarioSpec:
         raise ScenarioError(f"{path}: not valid YAML: {e}") from None
     if not isinstance(raw, dict):
         raise ScenarioError(f"{path}: expected a mapping at the top")
-    unknown = set(raw) - {"name", "description", "victims", "attacks", "grids", "service", "tour", "store"}
+    unknown = set(raw) - {
+        "name",
+        "description",
+        "victims",
+        "attacks",
+        "grids",
+        "service",
+        "tour",
+        "store",
+    }
     if unknown:
         raise ScenarioError(f"{path}: unknown sections {sorted(unknown)}")
     victims = []
@@ -199,13 +235,28 @@ def load(path: str | Path) -> ScenarioSpec:
                 merged.setdefault("name", f"{g['table']}/{r}/{c}" if c else f"{g['table']}/{r}")
                 merged.update(table=g["table"], row=r, column=c)
                 attacks.append(_attack(merged))
-        grids.append(GridSpec(g["table"], g.get("metric", "fidelity"), list(rows), list(cols), g.get("title", "")))
-    spec = ScenarioSpec(name=raw.get("name", path.stem), description=raw.get("description", ""), victims=victims,
-                        attacks=attacks, grids=grids, service=raw.get("service", {}), tour=raw.get("tour"), path=path,
-                        store=raw.get("store"))
+        grids.append(
+            GridSpec(
+                g["table"], g.get("metric", "fidelity"), list(rows), list(cols), g.get("title", "")
+            )
+        )
+    spec = ScenarioSpec(
+        name=raw.get("name", path.stem),
+        description=raw.get("description", ""),
+        victims=victims,
+        attacks=attacks,
+        grids=grids,
+        service=raw.get("service", {}),
+        tour=raw.get("tour"),
+        path=path,
+        store=raw.get("store"),
+    )
     names = [a.name for a in spec.attacks]
     if len(names) != len(set(names)):
-        raise ScenarioError(f"attack names must be unique; repeated: {sorted({n for n in names if names.count(n) > 1})}")
+        raise ScenarioError(
+            f"attack names must be unique; "
+            f"repeated: {sorted({n for n in names if names.count(n) > 1})}"
+        )
     for a in spec.attacks:
         spec.victim(a.victim)
     if spec.tour:

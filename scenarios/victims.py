@@ -48,7 +48,7 @@ class VictimSpec:
     description: str = ""
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "VictimSpec":
+    def from_dict(cls, d: dict[str, Any]) -> VictimSpec:
         d = dict(d)
         ds = d.pop("dataset")
         if isinstance(ds, str):
@@ -58,7 +58,12 @@ class VictimSpec:
         if unknown:
             raise ValueError(f"victim {d.get('id')!r}: unknown fields {sorted(unknown)}")
         Recipe.from_dict(d.get("recipe"))  # validate early, before any training
-        return cls(dataset=ds["name"], dataset_params=dict(ds.get("params", {})), split=SplitSpec(**split), **d)
+        return cls(
+            dataset=ds["name"],
+            dataset_params=dict(ds.get("params", {})),
+            split=SplitSpec(**split),
+            **d,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -83,17 +88,35 @@ class GroundTruth:
 
     def save(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
-        np.savez(folder / f"{self.model_id}.npz", members=self.members, test=self.test, spare=self.spare, offered=self.offered)
-        (folder / f"{self.model_id}.json").write_text(json.dumps(
-            {"model_id": self.model_id, "spec_hash": self.spec_hash, "dataset_hash": self.dataset_hash,
-             "version": TRUTH_VERSION}, indent=2))
+        np.savez(
+            folder / f"{self.model_id}.npz",
+            members=self.members,
+            test=self.test,
+            spare=self.spare,
+            offered=self.offered,
+        )
+        (folder / f"{self.model_id}.json").write_text(
+            json.dumps(
+                {
+                    "model_id": self.model_id,
+                    "spec_hash": self.spec_hash,
+                    "dataset_hash": self.dataset_hash,
+                    "version": TRUTH_VERSION,
+                },
+                indent=2,
+            )
+        )
 
     @classmethod
-    def load(cls, folder: Path, model_id: str) -> "GroundTruth":
+    def load(cls, folder: Path, model_id: str) -> GroundTruth:
         meta = json.loads((folder / f"{model_id}.json").read_text())
         arrays = np.load(folder / f"{model_id}.npz")
-        return cls(model_id=model_id, spec_hash=meta["spec_hash"], dataset_hash=meta["dataset_hash"],
-                   **{k: arrays[k] for k in ("members", "test", "spare", "offered")})
+        return cls(
+            model_id=model_id,
+            spec_hash=meta["spec_hash"],
+            dataset_hash=meta["dataset_hash"],
+            **{k: arrays[k] for k in ("members", "test", "spare", "offered")},
+        )
 
 
 def default_truth_dir(store: Path) -> Path:
@@ -101,15 +124,29 @@ def default_truth_dir(store: Path) -> Path:
 
 
 def spec_hash(spec: VictimSpec, dataset_hash: str) -> str:
-    blob = json.dumps({"spec": spec.to_dict(), "data": dataset_hash, "v": TRUTH_VERSION}, sort_keys=True, default=str)
+    blob = json.dumps(
+        {"spec": spec.to_dict(), "data": dataset_hash, "v": TRUTH_VERSION},
+        sort_keys=True,
+        default=str,
+    )
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
 def split_indices(n: int, split: SplitSpec) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     if split.train + split.test > n:
-        raise ValueError(f"split asks for {split.train} train + {split.test} test rows but the dataset has {n}")
+        raise ValueError(
+            f"split asks for {split.train} train + {split.test} test rows but the dataset has {n}"
+        )
     perm = np.random.default_rng(split.seed).permutation(n)
-    return perm[: split.train], perm[split.train : split.train + split.test], perm[split.train + split.test :]
+    return (
+        perm[: split.train],
+        perm[split.train : split.train + split.test],
+        perm[split.train + split.test :],
+    )
+
+
+def _arch_name(architecture: str | dict) -> str:
+    return architecture if isinstance(architecture, str) else architecture["name"]
 
 
 @dataclass
@@ -117,12 +154,17 @@ class BuiltVictim:
     spec: VictimSpec
     card: Card
     truth: GroundTruth
-    dataset: "datasets.Dataset"
+    dataset: datasets.Dataset
     reused: bool
 
 
-def build_victim(spec: VictimSpec, store: ArtifactStore, truth_dir: Path, force: bool = False,
-                 progress: bool = True) -> BuiltVictim:
+def build_victim(
+    spec: VictimSpec,
+    store: ArtifactStore,
+    truth_dir: Path,
+    force: bool = False,
+    progress: bool = True,
+) -> BuiltVictim:
     ds = datasets.load(spec.dataset, **spec.dataset_params)
     h = spec_hash(spec, ds.content_hash)
     truth_dir = Path(truth_dir)
@@ -131,8 +173,12 @@ def build_victim(spec: VictimSpec, store: ArtifactStore, truth_dir: Path, force:
         if truth.spec_hash == h:
             card = store.card(spec.id)
             if spec.serving and (card.serving.policy, card.serving.price) != (
-                    spec.serving.get("policy", "probabilities"), spec.serving.get("price", 1)):
-                card = store.set_serving(spec.id, spec.serving.get("policy"), spec.serving.get("price"))
+                spec.serving.get("policy", "probabilities"),
+                spec.serving.get("price", 1),
+            ):
+                card = store.set_serving(
+                    spec.id, spec.serving.get("policy"), spec.serving.get("price")
+                )
             return BuiltVictim(spec, card, truth, ds, reused=True)
     train_idx, test_idx, spare_idx = split_indices(len(ds.y), spec.split)
     trained = train_victim(
@@ -146,13 +192,17 @@ def build_victim(spec: VictimSpec, store: ArtifactStore, truth_dir: Path, force:
         data_hash=ds.content_hash,
         input_range=(ds.input_spec["min"], ds.input_spec["max"]),
         serving=ServingSpec(**spec.serving) if spec.serving else None,
-        description=spec.description or f"{spec.architecture if isinstance(spec.architecture, str) else spec.architecture['name']} on {spec.dataset}",
+        description=spec.description or f"{_arch_name(spec.architecture)} on {spec.dataset}",
         progress=progress,
     )
     truth = GroundTruth(
-        model_id=spec.id, spec_hash=h, dataset_hash=ds.content_hash,
-        members=np.sort(train_idx[trained.result.member_indices]), test=np.sort(test_idx),
-        spare=np.sort(spare_idx), offered=np.sort(train_idx),
+        model_id=spec.id,
+        spec_hash=h,
+        dataset_hash=ds.content_hash,
+        members=np.sort(train_idx[trained.result.member_indices]),
+        test=np.sort(test_idx),
+        spare=np.sort(spare_idx),
+        offered=np.sort(train_idx),
     )
     truth.save(truth_dir)
     return BuiltVictim(spec, trained.card, truth, ds, reused=False)

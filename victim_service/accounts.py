@@ -3,14 +3,14 @@ the same id. One function so the CLI and the admin endpoint agree."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 
 from budgets.ledger import Ledger
 from budgets.policy import BudgetPolicy
 
+from . import tasks
 from .card import Card
 from .keys import ApiKey, KeyStore
-from .policies import OutputPolicy
 
 
 def issue_key(
@@ -32,7 +32,8 @@ def issue_key(
         if unknown:
             raise ValueError(f"unknown models {unknown}; hosted: {sorted(cards)}")
     if policy is not None:
-        policy = str(OutputPolicy.parse(policy))
+        scope = cards if models is None else models
+        policy = canonical_policy(policy, {cards[m].task for m in scope})
     for m in per_model or {}:
         if m not in cards:
             raise ValueError(f"per-model budget for unknown model {m!r}")
@@ -48,3 +49,19 @@ def issue_key(
         keys.revoke(key.id)  # no key may exist without an account to charge
         raise
     return token, key
+
+
+def canonical_policy(text: str, task_names: Collection[str]) -> str:
+    """``text`` in canonical form, checked against the task of every model a key may use:
+    one override must be valid, and mean the same, for all of them. With no model in
+    scope it is checked as a policy of the default task."""
+    names = sorted(task_names) or [tasks.DEFAULT]
+    canonical = set()
+    for name in names:
+        try:
+            canonical.add(str(tasks.get(name).parse_policy(text)))
+        except tasks.PolicyError as e:
+            raise tasks.PolicyError(f"{name} models: {e}" if len(names) > 1 else str(e)) from None
+    if len(canonical) > 1:
+        raise tasks.PolicyError(f"policy {text!r} reads differently for the tasks {names}")
+    return canonical.pop()

@@ -8,6 +8,7 @@ trainer/predictor directly (``name == "xgboost"``).
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -105,7 +106,7 @@ def mlp(
         raise ValueError(f"unknown activation {activation!r}: use {sorted(_ACTIVATIONS)}")
     dims = [int(torch.Size(input_shape).numel()), *map(int, hidden)]
     layers: list[nn.Module] = [nn.Flatten()]
-    for a, b in zip(dims[:-1], dims[1:]):
+    for a, b in itertools.pairwise(dims):
         layers += [nn.Linear(a, b), _ACTIVATIONS[activation]()]
         if dropout:
             layers.append(nn.Dropout(dropout))
@@ -126,8 +127,9 @@ def logreg(input_shape: Sequence[int], num_classes: int) -> nn.Module:
     return nn.Sequential(nn.Flatten(), nn.Linear(int(torch.Size(input_shape).numel()), num_classes))
 
 
-def build(spec: dict[str, Any], input_shape: Sequence[int], num_classes: int,
-          seed: int | None = None) -> nn.Module:
+def build(
+    spec: dict[str, Any], input_shape: Sequence[int], num_classes: int, seed: int | None = None
+) -> nn.Module:
     """Build a torch module from ``{"name", "params"}``. With ``seed`` the initial weights
     depend on it alone, not on what drew from torch's global generator before."""
     name = spec["name"]

@@ -56,7 +56,7 @@ class Card:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "Card":
+    def from_dict(cls, d: dict[str, Any]) -> Card:
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in d.items() if k in known})
 
@@ -66,7 +66,7 @@ class Card:
         tmp.replace(folder / CARD_FILE)
 
     @classmethod
-    def load(cls, folder: Path) -> "Card":
+    def load(cls, folder: Path) -> Card:
         return cls.from_dict(json.loads((folder / CARD_FILE).read_text()))
 
     def public(self) -> dict[str, Any]:

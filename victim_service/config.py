@@ -4,7 +4,7 @@ the app themselves, after fork) and the Dockerfile share one source of truth."""
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 ENV_PREFIX = "MLRANGE_"
@@ -26,7 +26,6 @@ class ServiceConfig:
     metering: bool = True  # off only for benchmarks measuring the ledger's cost
     rate_limit: str | None = None  # flask-limiter string per key, e.g. "100/second"
     torch_threads: int = 1  # more threads than cores collapses throughput with 2 workers on 2 cores
-    extra: dict = field(default_factory=dict)
 
     def __post_init__(self):
         self.store, self.state = Path(self.store), Path(self.state)
@@ -38,7 +37,7 @@ class ServiceConfig:
         return self.state / "keys.db"
 
     @classmethod
-    def from_env(cls) -> "ServiceConfig":
+    def from_env(cls) -> ServiceConfig:
         store = _env("STORE")
         if not store:
             raise RuntimeError("MLRANGE_STORE is not set: point it at an artifact store folder")
@@ -59,9 +58,13 @@ class ServiceConfig:
     def to_env(self) -> dict[str, str]:
         """The environment that makes ``from_env`` rebuild this config (for gunicorn)."""
         env = {
-            "STORE": str(self.store), "STATE": str(self.state), "LEDGER": self.ledger_url,
-            "MAX_BATCH": str(self.max_batch), "MAX_BODY_BYTES": str(self.max_body_bytes),
-            "METERING": "1" if self.metering else "0", "TORCH_THREADS": str(self.torch_threads),
+            "STORE": str(self.store),
+            "STATE": str(self.state),
+            "LEDGER": self.ledger_url,
+            "MAX_BATCH": str(self.max_batch),
+            "MAX_BODY_BYTES": str(self.max_body_bytes),
+            "METERING": "1" if self.metering else "0",
+            "TORCH_THREADS": str(self.torch_threads),
         }
         if self.admin_token:
             env["ADMIN_TOKEN"] = self.admin_token

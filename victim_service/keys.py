@@ -46,8 +46,14 @@ class ApiKey:
         return self.models is None or model_id in self.models
 
     def to_dict(self) -> dict:
-        return {"id": self.id, "models": None if self.models is None else list(self.models),
-                "policy": self.policy, "label": self.label, "created": self.created, "revoked": self.revoked}
+        return {
+            "id": self.id,
+            "models": None if self.models is None else list(self.models),
+            "policy": self.policy,
+            "label": self.label,
+            "created": self.created,
+            "revoked": self.revoked,
+        }
 
 
 def _digest(secret: str) -> str:
@@ -71,22 +77,40 @@ class KeyStore:
         with self._conns.connection() as conn:
             return conn
 
-    def create(self, models: list[str] | None = None, policy: str | None = None, label: str = "") -> tuple[str, ApiKey]:
+    def create(
+        self, models: list[str] | None = None, policy: str | None = None, label: str = ""
+    ) -> tuple[str, ApiKey]:
         key_id = secrets.token_hex(6)
         secret = secrets.token_urlsafe(32)
         created = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
         self._conn().execute(
-            "INSERT INTO api_keys (id, secret_sha256, models, policy, label, created) VALUES (?,?,?,?,?,?)",
-            (key_id, _digest(secret), None if models is None else json.dumps(list(models)), policy, label, created),
+            "INSERT INTO api_keys (id, secret_sha256, models, policy, label, created) "
+            "VALUES (?,?,?,?,?,?)",
+            (
+                key_id,
+                _digest(secret),
+                None if models is None else json.dumps(list(models)),
+                policy,
+                label,
+                created,
+            ),
         )
-        return f"mlr_{key_id}_{secret}", ApiKey(key_id, None if models is None else tuple(models), policy, label, created)
+        return f"mlr_{key_id}_{secret}", ApiKey(
+            key_id, None if models is None else tuple(models), policy, label, created
+        )
 
     def authenticate(self, token: str | None) -> ApiKey | None:
         """The key for a presented token, or None. Unknown ids still pay for a digest
         comparison so that timing does not tell valid ids from invalid ones."""
         parts = (token or "").split("_", 2)
-        key_id, secret = (parts[1], parts[2]) if len(parts) == 3 and parts[0] == "mlr" else ("", token or "")
-        row = self._conn().execute("SELECT * FROM api_keys WHERE id = ?", (key_id,)).fetchone() if key_id else None
+        key_id, secret = (
+            (parts[1], parts[2]) if len(parts) == 3 and parts[0] == "mlr" else ("", token or "")
+        )
+        row = (
+            self._conn().execute("SELECT * FROM api_keys WHERE id = ?", (key_id,)).fetchone()
+            if key_id
+            else None
+        )
         stored = row[1] if row else _DUMMY_DIGEST
         ok = hmac.compare_digest(_digest(secret), stored)
         if not ok or row is None or row[6]:
@@ -98,12 +122,25 @@ class KeyStore:
         return self._row(row) if row else None
 
     def list(self) -> list[ApiKey]:
-        return [self._row(r) for r in self._conn().execute("SELECT * FROM api_keys ORDER BY created, id")]
+        return [
+            self._row(r)
+            for r in self._conn().execute("SELECT * FROM api_keys ORDER BY created, id")
+        ]
 
     def revoke(self, key_id: str) -> bool:
-        return self._conn().execute("UPDATE api_keys SET revoked = 1 WHERE id = ?", (key_id,)).rowcount == 1
+        return (
+            self._conn().execute("UPDATE api_keys SET revoked = 1 WHERE id = ?", (key_id,)).rowcount
+            == 1
+        )
 
     @staticmethod
     def _row(row) -> ApiKey:
         key_id, _, models, policy, label, created, revoked = row
-        return ApiKey(key_id, None if models is None else tuple(json.loads(models)), policy, label, created, bool(revoked))
+        return ApiKey(
+            key_id,
+            None if models is None else tuple(json.loads(models)),
+            policy,
+            label,
+            created,
+            bool(revoked),
+        )

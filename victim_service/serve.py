@@ -8,8 +8,12 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .config import ServiceConfig
+
+if TYPE_CHECKING:
+    from typing_extensions import Self  # typing.Self from Python 3.11
 
 APP = "victim_service.app:create_app()"
 READY_LINE = "mlrange worker ready"
@@ -41,15 +45,27 @@ def gunicorn_argv() -> list[str]:
     return ["gunicorn", "--config", "python:victim_service.gunicorn_conf", APP]
 
 
-def gunicorn_env(config: ServiceConfig, host: str = "127.0.0.1", port: int = 8000, workers: int = 2,
-                 worker_class: str = "sync", threads: int = 1, base: dict | None = None) -> dict[str, str]:
+def gunicorn_env(
+    config: ServiceConfig,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    workers: int = 2,
+    worker_class: str = "sync",
+    threads: int = 1,
+    base: dict | None = None,
+) -> dict[str, str]:
     env = dict(os.environ if base is None else base)
     env.update(config.to_env())
-    env.update({
-        "MLRANGE_BIND": f"{host}:{port}", "MLRANGE_WORKERS": str(workers),
-        "MLRANGE_WORKER_CLASS": worker_class, "MLRANGE_THREADS": str(threads),
-        "OMP_NUM_THREADS": str(config.torch_threads), "MKL_NUM_THREADS": str(config.torch_threads),
-    })
+    env.update(
+        {
+            "MLRANGE_BIND": f"{host}:{port}",
+            "MLRANGE_WORKERS": str(workers),
+            "MLRANGE_WORKER_CLASS": worker_class,
+            "MLRANGE_THREADS": str(threads),
+            "OMP_NUM_THREADS": str(config.torch_threads),
+            "MKL_NUM_THREADS": str(config.torch_threads),
+        }
+    )
     env.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="mlrange-prom-"))
     return env
 
@@ -83,13 +99,26 @@ class ServiceProcess:
     ...     requests.get(svc.url + "/healthz")
     """
 
-    def __init__(self, config: ServiceConfig, workers: int = 2, host: str = "127.0.0.1", port: int | None = None,
-                 worker_class: str = "sync", threads: int = 1, log_path: str | Path | None = None,
-                 startup_timeout: float = 120.0, extra_env: dict | None = None):
+    def __init__(
+        self,
+        config: ServiceConfig,
+        workers: int = 2,
+        host: str = "127.0.0.1",
+        port: int | None = None,
+        worker_class: str = "sync",
+        threads: int = 1,
+        log_path: str | Path | None = None,
+        startup_timeout: float = 120.0,
+        extra_env: dict | None = None,
+    ):
         self.config, self.workers, self.host = config, workers, host
         self.port = port or free_port(host)
         self.worker_class, self.threads = worker_class, threads
-        self.log_path = Path(log_path) if log_path else Path(tempfile.mkdtemp(prefix="mlrange-svc-")) / "gunicorn.log"
+        self.log_path = (
+            Path(log_path)
+            if log_path
+            else Path(tempfile.mkdtemp(prefix="mlrange-svc-")) / "gunicorn.log"
+        )
         self.startup_timeout = startup_timeout
         self.extra_env = extra_env or {}
         self.proc = None
@@ -98,22 +127,31 @@ class ServiceProcess:
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
-    def start(self) -> "ServiceProcess":
+    def start(self) -> ServiceProcess:
         import subprocess
         import time
         import urllib.request
 
-        env = gunicorn_env(self.config, self.host, self.port, self.workers, self.worker_class, self.threads)
+        env = gunicorn_env(
+            self.config, self.host, self.port, self.workers, self.worker_class, self.threads
+        )
         env.update(self.extra_env)
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        self._log = open(self.log_path, "ab")
+        self._log = open(self.log_path, "ab")  # noqa: SIM115 - gunicorn writes it until stop()
         argv = gunicorn_argv()
-        self.proc = subprocess.Popen(launch_argv(gunicorn_executable(), argv[1:]), env=env, stdout=self._log,
-                                     stderr=subprocess.STDOUT, start_new_session=True)
+        self.proc = subprocess.Popen(
+            launch_argv(gunicorn_executable(), argv[1:]),
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         deadline = time.monotonic() + self.startup_timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"gunicorn exited with {self.proc.returncode}; log:\n{self.log_tail()}")
+                raise RuntimeError(
+                    f"gunicorn exited with {self.proc.returncode}; log:\n{self.log_tail()}"
+                )
             # every worker must have built its app (loaded its models), not just the first
             if self.log_tail(10**6).count(READY_LINE) >= self.workers:
                 try:
@@ -124,7 +162,9 @@ class ServiceProcess:
                     pass
             time.sleep(0.2)
         self.stop()
-        raise TimeoutError(f"service did not become healthy in {self.startup_timeout}s; log:\n{self.log_tail()}")
+        raise TimeoutError(
+            f"service did not become healthy in {self.startup_timeout}s; log:\n{self.log_tail()}"
+        )
 
     def log_tail(self, n: int = 40) -> str:
         try:
@@ -146,7 +186,7 @@ class ServiceProcess:
         if getattr(self, "_log", None):
             self._log.close()
 
-    def __enter__(self) -> "ServiceProcess":
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc) -> None:

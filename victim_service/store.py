@@ -6,8 +6,8 @@ import re
 import shutil
 from pathlib import Path
 
+from . import tasks, weights
 from .card import CARD_FILE, Card
-from .predictors import TORCH_WEIGHTS, XGB_WEIGHTS, Predictor, load_predictor
 
 MODEL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
@@ -27,8 +27,11 @@ class ArtifactStore:
     def card(self, model_id: str) -> Card:
         return Card.load(self.root / model_id)
 
-    def load(self, model_id: str) -> Predictor:
-        return load_predictor(self.root / model_id)
+    def load(self, model_id: str) -> tasks.Predictor:
+        """The model ready to answer, loaded by its card's task."""
+        folder = self.root / model_id
+        card = Card.load(folder)
+        return tasks.get(card.task).load(card, folder)
 
     def save(self, card: Card, model) -> Path:
         """Write weights then the card (the card last, so a half-written entry is invisible).
@@ -39,18 +42,15 @@ class ArtifactStore:
         tmp = self.root / f".{card.id}.tmp"
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
-        if card.framework == "xgboost":
-            model.save_model(str(tmp / XGB_WEIGHTS))
-        else:
-            import torch
-
-            torch.save(model.state_dict(), tmp / TORCH_WEIGHTS)
+        weights.save(card.framework, model, tmp)
         card.save(tmp)
         shutil.rmtree(folder, ignore_errors=True)
         tmp.replace(folder)
         return folder
 
-    def set_serving(self, model_id: str, policy: str | None = None, price: int | None = None) -> Card:
+    def set_serving(
+        self, model_id: str, policy: str | None = None, price: int | None = None
+    ) -> Card:
         card = self.card(model_id)
         if policy is not None:
             card.serving.policy = policy

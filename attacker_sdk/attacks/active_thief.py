@@ -55,8 +55,17 @@ from .. import models, selection
 from ..pool import Pool
 from ..remote import RemoteClassifier
 from ..training import FitConfig, FitResult, fit
-from . import mi_common
-from .base import Checkpoint, ExtractionResult, SpendMeter, check_budget
+from .base import (
+    Checkpoint,
+    ExtractionAttack,
+    ExtractionResult,
+    InferredMembers,
+    SpendMeter,
+    TimelineRow,
+    check_budget,
+    learn_server_budget,
+    register,
+)
 
 LABEL_MODES = ("auto", "soft", "hard")
 RETRAIN_MODES = ("scratch", "warm")
@@ -74,18 +83,20 @@ class RunState:
     order: list[int] = field(default_factory=list)  # pool rows this attack queried, in query order
     copy: Any = None
     round: int = 0
-    timeline: list[dict] = field(default_factory=list)
+    timeline: list[TimelineRow] = field(default_factory=list)
     artefacts: dict[str, Any] = field(default_factory=dict)
-    row: dict[str, Any] = field(default_factory=dict)  # the current round's timeline row
-    extra: dict[str, Any] = field(default_factory=dict)  # subclasses' per-run state (MI models...)
+    stats: dict[str, Any] = field(
+        default_factory=dict
+    )  # the current round's figures (its timeline row)
 
     @property
     def labelled(self) -> np.ndarray:
         return self.pool.queried_indices()
 
 
+@register
 @dataclass
-class ActiveThief:
+class ActiveThief(ExtractionAttack):
     """Parameters; defaults follow the papers / reference code where a CPU allows (see the
     module docstring). ``strategy`` is a :mod:`attacker_sdk.selection` name (``random``,
     ``entropy``, ``margin``, ``kcenter``, ``deepfool``, ``adversarial-kcenter``) with its
@@ -98,14 +109,26 @@ class ActiveThief:
     retrain: str = "scratch"  # scratch (ActiveThief, MExMI) | warm
     warm_epochs: int | None = None  # epochs of a warm-started round (None: fit.epochs)
     labels: str = "auto"  # auto | soft | hard (module docstring)
-    copy_arch: str | dict | None = None  # None: a CNN for images (ActiveThief's cnn_x_y), an MLP otherwise
-    fit: FitConfig = field(default_factory=lambda: FitConfig(epochs=30, batch_size=50, lr=1e-3, optimizer="adam",
-                                                               patience=5, patience_loss_floor=1.5,
-                                                               val_fraction=0.1))
+    copy_arch: str | dict | None = (
+        None  # None: a CNN for images (ActiveThief's cnn_x_y), an MLP otherwise
+    )
+    fit: FitConfig = field(
+        default_factory=lambda: FitConfig(
+            epochs=30,
+            batch_size=50,
+            lr=1e-3,
+            optimizer="adam",
+            patience=5,
+            patience_loss_floor=1.5,
+            val_fraction=0.1,
+        )
+    )
     min_val: int = 20  # early stopping only when the held-out slice has at least this many samples
     seed: int = 0
-    name: str = "activethief"
 
+    name = "activethief"
+    reveals = "label"  # labels are enough: ActiveThief works under every classification policy
+    run_state: ClassVar[type[RunState]] = RunState  # subclasses carry more between rounds
     DEEPFOOL_MAX_ITER: ClassVar[int] = 20  # ActiveThief's DeepFool `epochs` (REFERENCE_SPECS 2)
 
     def __post_init__(self):
@@ -123,30 +146,45 @@ class ActiveThief:
 
     # -- the loop -------------------------------------------------------------------------
 
-    def extract(self, victim: RemoteClassifier, pool: Pool, budget: int,
-                on_checkpoint: Checkpoint | None = None, progress: bool = True) -> ExtractionResult:
-        self._check_policy(victim)
-        mi_common.learn_server_budget(victim)
+    def extract(
+        self,
+        victim: RemoteClassifier,
+        pool: Pool,
+        budget: int,
+        on_checkpoint: Checkpoint | None = None,
+        progress: bool = True,
+    ) -> ExtractionResult:
+        victim.require(self.needs(), self.name)
+        learn_server_budget(victim)
         budget = check_budget(budget, victim)
         meter = SpendMeter(victim)
         price = max(victim.info.price, 1)
-        run = RunState(victim, pool, np.random.default_rng(self.seed), meter, budget)
+        run = self.run_state(victim, pool, np.random.default_rng(self.seed), meter, budget)
         strategy = self.make_strategy()
-        run.artefacts.update({"labels": "soft" if self._use_soft(victim) else "hard",
-                              "policy": victim.info.policy.policy, "strategy": strategy.describe(),
-                              "planned_rounds": self.planned_rounds(budget // price)})
+        run.artefacts.update(
+            {
+                "labels": "soft" if self._use_soft(victim) else "hard",
+                "policy": victim.info.policy.policy,
+                "strategy": strategy.describe(),
+                "copy_arch": self.copy_arch or models.default_for(victim.input_shape),
+                "planned_rounds": self.planned_rounds(budget // price),
+            }
+        )
 
         with victim.client.phase(self.name):
             unq = pool.unqueried_indices()
             n_seed = min(self.initial_seed or self.k, budget // price, len(unq))
             if n_seed < 1:
-                raise ValueError(f"{self.name}: nothing to query (budget {budget}, {len(unq)} unqueried pool rows)")
+                raise ValueError(
+                    f"{self.name}: nothing to query (budget {budget}, "
+                    f"{len(unq)} unqueried pool rows)"
+                )
             seed_idx = np.sort(run.rng.choice(unq, size=n_seed, replace=False))
             t0 = time.perf_counter()
             with victim.client.phase(f"{self.name}/seed"):
                 pool.query(victim, seed_idx, progress=progress)
             run.order.extend(seed_idx.tolist())
-            run.row = {"round": 0, "selected": int(n_seed), "query_s": round(time.perf_counter() - t0, 2)}
+            run.stats = {"selected": int(n_seed), "query_s": round(time.perf_counter() - t0, 2)}
             self._after_seed(run)
             self._train_round(run)
             self._checkpoint(run, on_checkpoint)
@@ -158,36 +196,55 @@ class ActiveThief:
                     break
                 run.round += 1
                 n = min(self.k, left, len(unq))
-                run.row = {"round": run.round}
+                run.stats = {}
                 t0 = time.perf_counter()
-                ctx = selection.Context(run.copy, pool.x, unq, run.labelled, run.rng, victim.info.input_range)
+                ctx = selection.Context(
+                    run.copy, pool.x, unq, run.labelled, run.rng, victim.info.input_range
+                )
                 allowed = self._candidates(run, ctx, n)
                 sub = ctx if allowed is None else ctx.restrict(allowed)
-                chosen = sub.candidates[strategy.select(sub, n)]
+                picked = strategy.select(sub, n)
+                chosen, strategy_stats = sub.candidates[picked.positions], picked.stats
                 if len(chosen) < n:  # a filter left too few: fill up from the rest, by the strategy
                     rest = ctx.restrict(np.flatnonzero(~np.isin(unq, chosen)))
-                    chosen = np.concatenate([chosen, rest.candidates[strategy.select(rest, n - len(chosen))]])
+                    more = strategy.select(rest, n - len(chosen))
+                    chosen = np.concatenate([chosen, rest.candidates[more.positions]])
+                    strategy_stats = more.stats or strategy_stats
                 self._selected(run, ctx, chosen)
-                run.row.update({"selected": len(chosen), "candidates": len(sub.candidates),
-                                "select_s": round(time.perf_counter() - t0, 2),
-                                "copy_forward_rows": int(ctx.probs.computed) if ctx.probs is not None else 0})
-                if getattr(strategy, "last_stats", None):
-                    run.row["strategy_stats"] = dict(strategy.last_stats)
+                run.stats.update(
+                    {
+                        "selected": len(chosen),
+                        "candidates": len(sub.candidates),
+                        "select_s": round(time.perf_counter() - t0, 2),
+                        "copy_forward_rows": int(ctx.probs.computed)
+                        if ctx.probs is not None
+                        else 0,
+                    }
+                )
+                if strategy_stats:
+                    run.stats["strategy_stats"] = dict(strategy_stats)
                 t0 = time.perf_counter()
                 with victim.client.phase(f"{self.name}/round-{run.round}"):
                     pool.query(victim, chosen, progress=progress)
-                run.row["query_s"] = round(time.perf_counter() - t0, 2)
+                run.stats["query_s"] = round(time.perf_counter() - t0, 2)
                 run.order.extend(np.asarray(chosen).tolist())
                 self._train_round(run)
                 self._checkpoint(run, on_checkpoint)
 
             run.copy = self._finish(run, on_checkpoint)
 
-        order = np.asarray(run.order, dtype=np.int64)
         return ExtractionResult(
-            attack=self.name, params=self.describe(victim), queries=meter.spent, seconds=meter.seconds,
-            spend_by_phase=meter.by_phase(), timeline=run.timeline, artefacts=run.artefacts,
-            copy_model=run.copy, queried_indices=order)
+            attack=self.name,
+            params=self.params,
+            queries=meter.spent,
+            seconds=meter.seconds,
+            spend_by_phase=meter.by_phase(),
+            timeline=run.timeline,
+            artefacts=run.artefacts,
+            copy_model=run.copy,
+            queried_indices=np.asarray(run.order, dtype=np.int64),
+            membership=self._membership(run),
+        )
 
     def planned_rounds(self, n_queries: int) -> int:
         seed = min(self.initial_seed or self.k, n_queries)
@@ -214,22 +271,32 @@ class ActiveThief:
 
     def new_copy(self, victim: RemoteClassifier, round_: int):
         arch = self.copy_arch or models.default_for(victim.input_shape)
-        return models.build(arch, victim.input_shape, victim.num_classes, seed=self.seed * 1009 + round_)
+        return models.build(
+            arch, victim.input_shape, victim.num_classes, seed=self.seed * 1009 + round_
+        )
 
     def train_copy(self, run: RunState, idx: np.ndarray, weights: np.ndarray | None) -> FitResult:
         """Scratch: a fresh copy on every round; warm: continue from the previous copy."""
         victim, pool = run.victim, run.pool
         config = dataclasses.replace(self.fit, seed=self.fit.seed + run.round)
         if config.patience and int(len(idx) * config.val_fraction) < self.min_val:
-            config = dataclasses.replace(config, patience=None)  # a handful of samples is noise, not a signal
+            config = dataclasses.replace(
+                config, patience=None
+            )  # a handful of samples is noise, not a signal
         if self.retrain == "warm" and run.copy is not None:
             model = run.copy
             if self.warm_epochs is not None:
                 config = dataclasses.replace(config, epochs=self.warm_epochs)
         else:
             model = self.new_copy(victim, run.round)
-        return fit(model, pool.x[idx], self.targets(victim, pool, idx), config, weights=weights,
-                   num_classes=victim.num_classes)
+        return fit(
+            model,
+            pool.x[idx],
+            self.targets(victim, pool, idx),
+            config,
+            weights=weights,
+            num_classes=victim.num_classes,
+        )
 
     def _train_round(self, run: RunState) -> None:
         idx = run.labelled
@@ -238,21 +305,29 @@ class ActiveThief:
         t1 = time.perf_counter()
         res = self.train_copy(run, idx, weights)
         run.copy = res.model
-        run.row.update({"labelled": len(idx), "train_s": round(time.perf_counter() - t1, 2),
-                        "epochs": len(res.history), "best_epoch": res.best_epoch})
+        run.stats.update(
+            {
+                "labelled": len(idx),
+                "train_s": round(time.perf_counter() - t1, 2),
+                "epochs": len(res.history),
+                "best_epoch": res.best_epoch,
+            }
+        )
         if weights is not None:
-            run.row["weights_s"] = round(t1 - t0, 2)
+            run.stats["weights_s"] = round(t1 - t0, 2)
         if res.val_agreement is not None:
-            run.row["val_agreement"] = round(res.val_agreement, 4)
+            run.stats["val_agreement"] = round(res.val_agreement, 4)
 
     def _checkpoint(self, run: RunState, on_checkpoint: Checkpoint | None) -> None:
-        row = {"round": run.round, "queries": run.meter.spent, **run.row, "t": round(run.meter.seconds, 2)}
-        if on_checkpoint is not None:
-            row.update(on_checkpoint(run.copy, run.meter.spent))
-        run.timeline.append(row)
-
-    def _check_policy(self, victim: RemoteClassifier) -> None:
-        """ActiveThief needs only labels: it works under every classification policy."""
+        run.timeline.append(
+            TimelineRow(
+                run.meter.spent,
+                round(run.meter.seconds, 2),
+                round=run.round,
+                stats=dict(run.stats),
+                metrics=on_checkpoint(run.copy, run.meter.spent) if on_checkpoint else {},
+            )
+        )
 
     # -- hooks (MExMI overrides them) -----------------------------------------------------
 
@@ -274,12 +349,6 @@ class ActiveThief:
         """After the last round; returns the released copy."""
         return run.copy
 
-    def describe(self, victim: RemoteClassifier | None = None) -> dict:
-        d = {"strategy": self.make_strategy().describe(), "k": self.k, "initial_seed": self.initial_seed or self.k,
-             "retrain": self.retrain, "labels": self.labels, "fit": self.fit.to_dict(), "seed": self.seed,
-             "copy_arch": self.copy_arch or (None if victim is None else models.default_for(victim.input_shape))}
-        if self.retrain == "warm":
-            d["warm_epochs"] = self.warm_epochs
-        if victim is not None:
-            d["soft_labels"] = self._use_soft(victim)
-        return d
+    def _membership(self, run: RunState) -> InferredMembers | None:
+        """The inferred training set over the pool, for attacks that infer one."""
+        return None

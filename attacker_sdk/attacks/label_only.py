@@ -15,30 +15,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..pool import Pool
-from ..remote import RemoteClassifier
-from . import mi_common as mc
-from .base import MembershipResult, SpendMeter
+import numpy as np
+
+from ..answers import Answers
+from ..mi.features import correctness
+from .base import MembershipAttack, MembershipRun, register
 
 
+@register
 @dataclass
-class GapAttack:
-    name: str = "gap"
+class GapAttack(MembershipAttack):
+    """No parameters: the rule is the whole attack. ``aux`` is unused."""
 
-    def infer(self, victim: RemoteClassifier, targets: Pool, aux: Pool | None = None, budget: int = 0,
-              progress: bool = True) -> MembershipResult:
-        """``aux`` is unused (accepted for the common signature)."""
-        victim.require("label", self.name)
-        if targets.y is None:
-            raise ValueError("targets need their true labels (targets.y)")
-        mc.learn_server_budget(victim)
-        meter = SpendMeter(victim)
-        mc.ensure_budget(victim, budget, mc.cost_of(victim, targets.x), self.name)
-        with victim.client.phase(self.name), victim.client.phase(f"{self.name}/targets"):
-            answers = mc.query_all(victim, targets, progress)
-        scores = mc.correctness(answers, targets.y)
-        return MembershipResult(
-            attack=self.name, params={}, queries=meter.spent, seconds=meter.seconds,
-            spend_by_phase=meter.by_phase(), timeline=[mc.timeline_row(meter, "targets", n=len(targets))],
-            artefacts={"policy": mc.policy_of(victim), "victim_accuracy_on_targets": float(scores.mean())},
-            scores=scores, predictions=scores >= 1.0, threshold=1.0)
+    name = "gap"
+    reveals = "label"
+
+    def score(
+        self, run: MembershipRun, answers: Answers, calibration: None
+    ) -> tuple[np.ndarray, float]:
+        scores = correctness(answers, run.targets.y)
+        run.artefacts["victim_accuracy_on_targets"] = float(scores.mean())
+        return scores, 1.0

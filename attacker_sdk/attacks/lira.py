@@ -29,12 +29,12 @@ Policies: φ needs p_y. Exact under ``probabilities``, ``round:d`` and ``noise:s
 answered: under rounding, p_y = 1 gives φ = log(1/1e-45) ≈ 103.6 for target and shadows
 alike, since the shadows pass through the same policy, ``match_policy``). Under
 ``topk:k`` p_y is exact when the true label is revealed, else the upper bound
-``min(s_k, 1 - sum s)`` (see :mod:`.mi_common`). ``label`` raises
+``min(s_k, 1 - sum s)`` (see :mod:`attacker_sdk.mi.features`). ``label`` raises
 :class:`PolicyUnsupported` before any spend.
 
 Cost: one query per target (two with ``augmentations``). Defaults: 8 OUT shadows
 (the paper uses up to 256; the offline attack already works with few), shadows trained
-with :data:`mi_common.DEFAULT_SHADOW_FIT` unless the victim's recipe is known (the
+with :data:`attacker_sdk.mi.DEFAULT_SHADOW_FIT` unless the victim's recipe is known (the
 paper trains shadows exactly like the target: pass that recipe as ``shadow_fit``).
 """
 
@@ -45,12 +45,13 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.stats import norm
 
-from .. import models
+from .. import mi
+from ..answers import Answers
+from ..mi.features import lira_phi
 from ..pool import Pool
 from ..remote import RemoteClassifier
 from ..training import FitConfig
-from . import mi_common as mc
-from .base import MembershipResult, SpendMeter
+from .base import MembershipRun, ShadowMembershipAttack, register
 
 
 def hflip(x: np.ndarray) -> np.ndarray:
@@ -65,17 +66,20 @@ def one_sided_score(phi: np.ndarray, mu: np.ndarray, sigma: np.ndarray) -> np.nd
     return -norm.logsf((phi - mu) / sigma)
 
 
+@register
 @dataclass
-class LiRAOffline:
+class LiRAOffline(ShadowMembershipAttack):
+    name = "lira"
+    reveals = "topk"
+
     n_shadows: int = 8
     fix_variance: bool = False
     augmentations: bool = False
     alpha: float = 0.05
     shadow_arch: str | dict | None = None
-    shadow_fit: FitConfig = field(default_factory=lambda: mc.DEFAULT_SHADOW_FIT)
+    shadow_fit: FitConfig = field(default_factory=lambda: mi.DEFAULT_SHADOW_FIT)
     match_policy: bool = True
     seed: int = 0
-    name: str = "lira-offline"
 
     def __post_init__(self):
         if self.n_shadows < 2 and not self.fix_variance:
@@ -83,58 +87,49 @@ class LiRAOffline:
         if not 0 < self.alpha < 1:
             raise ValueError("alpha must lie in (0, 1)")
 
-    def infer(self, victim: RemoteClassifier, targets: Pool, aux: Pool, budget: int,
-              progress: bool = True) -> MembershipResult:
-        victim.require("topk", self.name)
-        if targets.y is None:
-            raise ValueError("targets need their true labels (targets.y)")
+    def check_aux(self, aux: Pool | None) -> None:
         if aux is None or aux.y is None:
             raise ValueError("LiRA needs labelled aux data for its OUT shadows")
-        views = [targets.x] + ([hflip(targets.x)] if self.augmentations else [])
-        mc.learn_server_budget(victim)
-        meter = SpendMeter(victim)
-        mc.ensure_budget(victim, budget, mc.cost_of(victim, *views), self.name)
-        K = victim.num_classes
-        y = targets.y
-        timeline: list[dict] = []
 
-        shadows = mc.train_shadows(aux.x, aux.y, self.n_shadows, victim.input_shape, K, self.shadow_arch,
-                                   self.shadow_fit, self.seed)
-        rng = np.random.default_rng(self.seed + 7)
-        policy = victim.info.policy if self.match_policy else None
-        # (n_shadows, n_views, n_targets)
-        phi_out = np.stack([[mc.lira_phi(mc.shadow_answers(s.model, v, policy, rng), y) for v in views]
-                            for s in shadows])
-        timeline.append(mc.timeline_row(meter, "shadows"))
+    def _views(self, targets: Pool) -> list[np.ndarray]:
+        return [targets.x] + ([hflip(targets.x)] if self.augmentations else [])
 
-        with victim.client.phase(self.name), victim.client.phase(f"{self.name}/targets"):
-            obs = [mc.lira_phi(mc.query_all(victim, targets, progress), y)]
-            if self.augmentations:
-                obs.append(mc.lira_phi(victim.query(views[1], progress), y))
+    def extra_inputs(
+        self, victim: RemoteClassifier, targets: Pool, aux: Pool | None
+    ) -> list[np.ndarray]:
+        return self._views(targets)[1:]
+
+    def calibrate(self, run: MembershipRun) -> np.ndarray:
+        """The OUT shadows' φ on every view of every target: (n_shadows, n_views, n_targets)."""
+        y = run.targets.y
+        sset = self.train_shadow_set(run, run.aux.y)
+        views = self._views(run.targets)
+        phi_out = np.stack([[lira_phi(sset.answers(s, v), y) for v in views] for s in sset.shadows])
+        run.mark("shadows")
+        return phi_out
+
+    def score(
+        self, run: MembershipRun, answers: Answers, phi_out: np.ndarray
+    ) -> tuple[np.ndarray, float]:
+        y = run.targets.y
+        obs = [lira_phi(answers, y)]
+        for i, view in enumerate(self._views(run.targets)[1:], 1):
+            obs.append(lira_phi(run.query(view, "targets"), y))
+            run.mark(f"targets-view-{i}", n=len(view))
         obs = np.stack(obs)  # (n_views, n_targets)
-        timeline.append(mc.timeline_row(meter, "targets", n=len(targets), views=len(views)))
-
         mu = np.median(phi_out, axis=0)
         if self.fix_variance:
             resid = phi_out - phi_out.mean(axis=0, keepdims=True)
             sigma = np.full_like(mu, np.sqrt(np.mean(resid**2)) + 1e-30)
         else:
             sigma = phi_out.std(axis=0) + 1e-30
-        scores = one_sided_score(obs, mu, sigma).mean(axis=0)
-        threshold = float(-np.log(self.alpha))
-        artefacts = {
-            "policy": mc.policy_of(victim), "shadow": mc.shadow_summary(shadows), "views": len(views),
-            "phi_targets_mean": float(obs.mean()), "mu_out_mean": float(mu.mean()),
-            "sigma_out_median": float(np.median(sigma)),
-            "test": "one-sided: -log P(phi_out >= phi_obs), Gaussian OUT fit",
-        }
-        return MembershipResult(
-            attack=self.name, params=self.describe(victim), queries=meter.spent, seconds=meter.seconds,
-            spend_by_phase=meter.by_phase(), timeline=timeline, artefacts=artefacts,
-            scores=scores, predictions=scores >= threshold, threshold=threshold)
-
-    def describe(self, victim: RemoteClassifier | None = None) -> dict:
-        return {"n_shadows": self.n_shadows, "fix_variance": self.fix_variance, "augmentations": self.augmentations,
-                "alpha": self.alpha,
-                "shadow_arch": self.shadow_arch or (None if victim is None else models.default_for(victim.input_shape)),
-                "shadow_fit": self.shadow_fit.to_dict(), "match_policy": self.match_policy, "seed": self.seed}
+        run.artefacts.update(
+            {
+                "views": len(obs),
+                "phi_targets_mean": float(obs.mean()),
+                "mu_out_mean": float(mu.mean()),
+                "sigma_out_median": float(np.median(sigma)),
+                "test": "one-sided: -log P(phi_out >= phi_obs), Gaussian OUT fit",
+            }
+        )
+        return one_sided_score(obs, mu, sigma).mean(axis=0), float(-np.log(self.alpha))

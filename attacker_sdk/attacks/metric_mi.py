@@ -25,8 +25,8 @@ Policies: ``correctness`` works under every policy (labels are always answered).
 The others need scores (``topk`` at least; ``label`` raises :class:`PolicyUnsupported`
 before any spend). Rounded and noisy probabilities are used as they come, and the shadow
 is passed through the same policy (``match_policy``). Under ``topk:k`` / ``top1`` the
-values degrade as :mod:`.mi_common` documents: ``confidence`` uses the exact ``p_y`` when
-``y`` is revealed, else the upper bound ``min(s_k, 1 - sum s)`` (``min(s_1, 1 - s_1)``
+values degrade as :mod:`attacker_sdk.mi.features` documents: ``confidence`` uses the exact
+``p_y`` when ``y`` is revealed, else the upper bound ``min(s_k, 1 - sum s)`` (``min(s_1, 1 - s_1)``
 under ``top1``); ``entropy`` / ``mentropy`` use the maximum-entropy completion.
 
 Cost: one query per target (cached answers are free). The shadow uses ``aux``'s own labels.
@@ -38,12 +38,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..client import Answers
+from .. import mi
+from ..answers import Answers
+from ..mi import features as F
 from ..pool import Pool
-from ..remote import RemoteClassifier
 from ..training import FitConfig
-from . import mi_common as mc
-from .base import MembershipResult, SpendMeter
+from .base import MembershipRun, ShadowMembershipAttack, register
 
 METRICS = ("mentropy", "correctness", "confidence", "entropy")
 
@@ -51,30 +51,33 @@ METRICS = ("mentropy", "correctness", "confidence", "entropy")
 def metric_values(metric: str, a: Answers, y: np.ndarray, num_classes: int) -> np.ndarray:
     """The per-record value of ``metric`` (higher = more member-like)."""
     if metric == "correctness":
-        return mc.correctness(a, y)
+        return F.correctness(a, y)
     if metric == "confidence":
-        return mc.true_class_prob(a, y)
+        return F.true_class_prob(a, y)
     if metric == "entropy":
-        return -mc.entropy(mc.prob_matrix(a, num_classes))
+        return -F.entropy(F.prob_matrix(a, num_classes))
     if metric == "mentropy":
-        return -mc.modified_entropy(mc.prob_matrix(a, num_classes), y)
+        return -F.modified_entropy(F.prob_matrix(a, num_classes), y)
     raise ValueError(f"unknown metric {metric!r}; use one of {METRICS}")
 
 
+@register
 @dataclass
-class MetricAttack:
+class MetricAttack(ShadowMembershipAttack):
     """Song & Mittal's threshold attacks. Shadow defaults: one shadow on half of ``aux``
-    trained with ML-Leaks' recipe (:data:`mi_common.DEFAULT_SHADOW_FIT`); the attacker's
+    trained with ML-Leaks' recipe (:data:`attacker_sdk.mi.DEFAULT_SHADOW_FIT`); the attacker's
     default architecture for the input shape unless ``shadow_arch`` is given."""
+
+    name = "metric"
+    reveals = "topk"
 
     metric: str = "mentropy"
     per_class_thresholds: bool = True
     shadow_arch: str | dict | None = None
-    shadow_fit: FitConfig = field(default_factory=lambda: mc.DEFAULT_SHADOW_FIT)
+    shadow_fit: FitConfig = field(default_factory=lambda: mi.DEFAULT_SHADOW_FIT)
     n_shadows: int = 1  # shadows whose in/out values are pooled for the thresholds (reference: 1)
     match_policy: bool = True  # pass shadow posteriors through the victim's output policy
     seed: int = 0
-    name: str | None = None
 
     def __post_init__(self):
         if self.metric not in METRICS:
@@ -82,81 +85,60 @@ class MetricAttack:
         if self.n_shadows < 1:
             raise ValueError("n_shadows must be >= 1")
 
-    @property
-    def attack_name(self) -> str:
-        return self.name or f"metric-{self.metric}"
-
     def needs(self) -> str:
         return "label" if self.metric == "correctness" else "topk"
 
-    def infer(self, victim: RemoteClassifier, targets: Pool, aux: Pool | None, budget: int,
-              progress: bool = True) -> MembershipResult:
-        who = self.attack_name
-        victim.require(self.needs(), who)
-        if targets.y is None:
-            raise ValueError("targets need their true labels (targets.y)")
+    def check_aux(self, aux: Pool | None) -> None:
         if self.metric != "correctness" and (aux is None or aux.y is None):
-            raise ValueError(f"{who} needs labelled aux data for its shadow model")
-        mc.learn_server_budget(victim)
-        meter = SpendMeter(victim)
-        mc.ensure_budget(victim, budget, mc.cost_of(victim, targets.x), who)
-        K = victim.num_classes
-        timeline: list[dict] = []
-        artefacts: dict = {"metric": self.metric, "policy": mc.policy_of(victim)}
+            raise ValueError(
+                f"{self.name}-{self.metric} needs labelled aux data for its shadow model"
+            )
 
-        calib = None
-        if self.metric != "correctness":
-            calib = self._calibrate(victim, aux, artefacts)
-            timeline.append(mc.timeline_row(meter, "shadow"))
-
-        with victim.client.phase(who), victim.client.phase(f"{who}/targets"):
-            answers = mc.query_all(victim, targets, progress)
-        timeline.append(mc.timeline_row(meter, "targets", n=len(targets)))
-
-        values = metric_values(self.metric, answers, targets.y, K)
-        if calib is None:
-            scores, threshold = values, 1.0
-        elif self.per_class_thresholds:
-            scores, threshold = values - calib["thresholds"][targets.y], 0.0
-        else:
-            scores, threshold = values, calib["global"]
-        if answers.probabilities is None and self.metric != "correctness":
-            revealed = answers.top_labels == targets.y[:, None] if answers.top_labels is not None else None
-            artefacts["targets_with_bounded_py"] = int((~revealed.any(1)).sum()) if revealed is not None else len(targets)
-        return MembershipResult(
-            attack=who, params=self.describe(victim), queries=meter.spent, seconds=meter.seconds,
-            spend_by_phase=meter.by_phase(), timeline=timeline, artefacts=artefacts,
-            scores=np.asarray(scores, np.float64), predictions=np.asarray(scores >= threshold, bool),
-            threshold=float(threshold))
-
-    def _calibrate(self, victim: RemoteClassifier, aux: Pool, artefacts: dict) -> dict:
-        K = victim.num_classes
-        shadows = mc.train_shadows(aux.x, aux.y, self.n_shadows, victim.input_shape, K, self.shadow_arch,
-                                   self.shadow_fit, self.seed)
-        rng = np.random.default_rng(self.seed + 7)
-        policy = victim.info.policy if self.match_policy else None
+    def calibrate(self, run: MembershipRun) -> dict | None:
+        run.artefacts["metric"] = self.metric
+        if self.metric == "correctness":
+            return None
+        aux, K = run.aux, run.num_classes
+        sset = self.train_shadow_set(run, aux.y)
         v_in, y_in, v_out, y_out = [], [], [], []
-        for s in shadows:
-            a = mc.shadow_answers(s.model, aux.x, policy, rng)
-            v = metric_values(self.metric, a, aux.y, K)
+        for s in sset.shadows:
+            v = metric_values(self.metric, sset.answers(s, aux.x), aux.y, K)
             v_in.append(v[s.in_idx]), y_in.append(aux.y[s.in_idx])
             v_out.append(v[s.out_idx]), y_out.append(aux.y[s.out_idx])
-        calib = mc.class_thresholds(np.concatenate(v_in), np.concatenate(y_in), np.concatenate(v_out),
-                                    np.concatenate(y_out), K, per_class=self.per_class_thresholds)
-        artefacts.update({
-            "shadow": mc.shadow_summary(shadows),
-            "thresholds": calib["thresholds"].tolist() if self.per_class_thresholds else calib["global"],
-            "global_threshold": calib["global"],
-            "shadow_balanced_accuracy": calib["global_balanced_accuracy"],
-            "shadow_balanced_accuracy_per_class": calib["balanced_accuracy"].tolist(),
-            "fallback_classes": calib["fallback"],
-        })
+        calib = mi.class_thresholds(
+            np.concatenate(v_in),
+            np.concatenate(y_in),
+            np.concatenate(v_out),
+            np.concatenate(y_out),
+            K,
+            per_class=self.per_class_thresholds,
+        )
+        run.artefacts.update(
+            {
+                "thresholds": calib["thresholds"].tolist()
+                if self.per_class_thresholds
+                else calib["global"],
+                "global_threshold": calib["global"],
+                "shadow_balanced_accuracy": calib["global_balanced_accuracy"],
+                "shadow_balanced_accuracy_per_class": calib["balanced_accuracy"].tolist(),
+                "fallback_classes": calib["fallback"],
+            }
+        )
+        run.mark("shadow")
         return calib
 
-    def describe(self, victim: RemoteClassifier | None = None) -> dict:
-        arch = self.shadow_arch or (None if victim is None else mc.models.default_for(victim.input_shape))
-        d = {"metric": self.metric, "per_class_thresholds": self.per_class_thresholds, "seed": self.seed}
-        if self.metric != "correctness":
-            d.update({"shadow_arch": arch, "shadow_fit": self.shadow_fit.to_dict(), "n_shadows": self.n_shadows,
-                      "match_policy": self.match_policy})
-        return d
+    def score(
+        self, run: MembershipRun, answers: Answers, calib: dict | None
+    ) -> tuple[np.ndarray, float]:
+        y = run.targets.y
+        values = metric_values(self.metric, answers, y, run.num_classes)
+        if answers.probabilities is None and self.metric != "correctness":
+            revealed = answers.top_labels == y[:, None] if answers.top_labels is not None else None
+            run.artefacts["targets_with_bounded_py"] = (
+                int((~revealed.any(1)).sum()) if revealed is not None else len(y)
+            )
+        if calib is None:
+            return values, 1.0
+        if self.per_class_thresholds:
+            return values - calib["thresholds"][y], 0.0
+        return values, calib["global"]

@@ -35,8 +35,9 @@ max-probability MI (:class:`attacker_sdk.mi.UnsupervisedMI`) with its threshold
 recalibrated every round on the current copy's scores of the pool rows the attacker knows
 are non-members (``Pool.reference``; with none, the reference code's fixed 0.9).
 
-**Output** (sec. 3): the copy model and ``artefacts["inferred_members"]``, the inferred
-training set D-hat as a boolean over **all** pool rows: queried rows by the Post-Filter
+**Output** (sec. 3): the copy model and ``result.membership``
+(:class:`~attacker_sdk.attacks.base.InferredMembers`), the inferred training set D-hat as a
+decision and a score over **all** pool rows: queried rows by the Post-Filter
 decision on the victim's answers, unqueried rows by MI on the final copy (before
 boosting) with the Pre-Filter's threshold (``p_member > 0.5`` / the ``tol = 0.15``
 threshold; no size fallback). The artefacts also carry the Q table, per-round MI stats
@@ -76,6 +77,7 @@ from ..mi import (
     AdaptiveShadowMI,
     ShadowMIConfig,
     UnsupervisedMI,
+    best_threshold,
     max_prob,
     per_class_filter,
     score_filter,
@@ -84,15 +86,27 @@ from ..remote import RemoteClassifier
 from ..selection.base import ProbCache
 from ..ssl.mixmatch import MixMatchConfig, mixmatch
 from ..training import to_targets
-from . import mi_common
 from .active_thief import ActiveThief, RunState
-from .base import Checkpoint
+from .base import Checkpoint, InferredMembers, TimelineRow, register
 
 MI_KINDS = ("shadow", "unsupervised")
 LABEL_POST_FILTER = ("selection-copy", "off")
 DHAT_CALIBRATION = ("none", "victim-agreement")
 
 
+@dataclass
+class MExMIRun(RunState):
+    """ActiveThief's run state plus what MExMI's modules carry between rounds."""
+
+    shadow: AdaptiveShadowMI | None = None  # the shadow MI, trained once after the seed round
+    selection_mi: dict[int, tuple[float, bool]] = field(
+        default_factory=dict
+    )  # row -> MI by its selecting copy
+    feature_width: int = 0  # m of the top-m MI features
+    membership: InferredMembers | None = None  # D-hat, once the last round is done
+
+
+@register
 @dataclass
 class MExMI(ActiveThief):
     """Defaults: the paper's / reference code's values (module docstring); the loop's
@@ -116,8 +130,9 @@ class MExMI(ActiveThief):
     dhat_calibration: str = "none"  # none (paper) | victim-agreement (module docstring)
     ssl: MixMatchConfig = field(default_factory=MixMatchConfig)
     ssl_max_unlabelled: int = 5000
-    name: str = "mexmi"
 
+    name = "mexmi"
+    run_state: ClassVar[type[RunState]] = MExMIRun
     DEEPFOOL_MAX_ITER: ClassVar[int] = 50  # MExMI's DeepFool max_iter (REFERENCE_SPECS 1)
 
     def __post_init__(self):
@@ -147,42 +162,54 @@ class MExMI(ActiveThief):
     def _victim_scores_available(self, victim: RemoteClassifier) -> bool:
         return victim.gives("topk")
 
-    def _reference_threshold(self, run: RunState, probs: ProbCache | None, tol: float) -> tuple[float, str]:
+    def _reference_threshold(
+        self, run: MExMIRun, probs: ProbCache | None, tol: float
+    ) -> tuple[float, str]:
         unsup = UnsupervisedMI(tol=tol, fallback_threshold=self.unsup_fallback_threshold)
         ref = np.flatnonzero(run.pool.reference)
         if probs is None or len(ref) == 0:
             return unsup.threshold(None)
         if len(ref) > unsup.max_reference:
-            ref = np.sort(np.random.default_rng(self.seed + 17).choice(ref, unsup.max_reference, replace=False))
+            ref = np.sort(
+                np.random.default_rng(self.seed + 17).choice(
+                    ref, unsup.max_reference, replace=False
+                )
+            )
         return unsup.threshold(max_prob(probs(ref)))
 
-    def copy_membership(self, run: RunState, probs: np.ndarray, cache: ProbCache) -> tuple[np.ndarray, np.ndarray, float]:
+    def copy_membership(
+        self, run: MExMIRun, probs: np.ndarray, cache: ProbCache
+    ) -> tuple[np.ndarray, np.ndarray, float]:
         """MI on copy outputs ``probs``: (member score, member decision, threshold)."""
         if self.mi == "shadow":
-            score = run.extra["shadow"].member_proba(probs)
+            score = run.shadow.member_proba(probs)
             thr = self.pre_filter_threshold
         else:
             score = max_prob(probs)
             thr, _ = self._reference_threshold(run, cache, self.unsup_pre_tol)
         return score, score > thr, thr
 
-    def victim_membership(self, run: RunState, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    def victim_membership(
+        self, run: MExMIRun, idx: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray] | None:
         """Post-Filter MI on the victim's answers for queried rows ``idx``: (score,
         decision); None when the victim reveals no scores (``label``)."""
         if not self._victim_scores_available(run.victim):
             return None
         answers = run.pool.soft[idx]  # probabilities, or the completed top-k vector (exact top-m)
         if self.mi == "shadow":
-            score = run.extra["shadow"].member_proba(answers)
+            score = run.shadow.member_proba(answers)
             return score, score > self.post_filter_threshold
         cache = None if run.copy is None else ProbCache(run.copy, run.pool.x)
         thr, rule = self._reference_threshold(run, cache, self.unsup_post_tol)
-        run.row["post_threshold"] = round(thr, 4)
+        run.stats["post_threshold"] = round(thr, 4)
         run.artefacts["post_threshold_rule"] = rule
         score = max_prob(answers)
         return score, score > thr
 
-    def queried_membership(self, run: RunState, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    def queried_membership(
+        self, run: MExMIRun, idx: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray] | None:
         """Membership of queried rows: the victim's answers, or (under ``label``) the copy
         that selected each row."""
         vm = self.victim_membership(run, idx)
@@ -190,25 +217,36 @@ class MExMI(ActiveThief):
             return vm
         if self.label_post_filter == "off":
             return None
-        sel = run.extra["selection_mi"]
+        sel = run.selection_mi
         score = np.array([sel.get(int(i), (0.0, False))[0] for i in idx], dtype=np.float64)
         member = np.array([sel.get(int(i), (0.0, False))[1] for i in idx], dtype=bool)
         return score, member
 
     # -- hooks ------------------------------------------------------------------------------
 
-    def _after_seed(self, run: RunState) -> None:
+    def _after_seed(self, run: MExMIRun) -> None:
         victim, pool = run.victim, run.pool
-        run.extra["selection_mi"] = {}
-        run.extra["feature_width"] = m = self.feature_width(victim)
-        source = ("victim answers" if self._victim_scores_available(victim) else
-                  "copy at selection (label policy)" if self.label_post_filter == "selection-copy" else
-                  "off (label policy: no scores)")
-        run.artefacts.update({"mi": self.mi, "mi_features": f"top-{m} sorted posteriors",
-                              "modules": {"pre_filter": self.pre_filter, "post_filter": self.post_filter,
-                                          "ssl_boost": self.ssl_boost},
-                              "post_filter_source": source if self.post_filter else "off",
-                              "reference_rows": int(pool.reference.sum())})
+        run.feature_width = m = self.feature_width(victim)
+        source = (
+            "victim answers"
+            if self._victim_scores_available(victim)
+            else "copy at selection (label policy)"
+            if self.label_post_filter == "selection-copy"
+            else "off (label policy: no scores)"
+        )
+        run.artefacts.update(
+            {
+                "mi": self.mi,
+                "mi_features": f"top-{m} sorted posteriors",
+                "modules": {
+                    "pre_filter": self.pre_filter,
+                    "post_filter": self.post_filter,
+                    "ssl_boost": self.ssl_boost,
+                },
+                "post_filter_source": source if self.post_filter else "off",
+                "reference_rows": int(pool.reference.sum()),
+            }
+        )
         if self.mi != "shadow":
             return
         t0 = time.perf_counter()
@@ -217,13 +255,15 @@ class MExMI(ActiveThief):
         n_out = min(len(seed_idx), self.shadow.max_train, len(unq))
         out_idx = np.sort(run.rng.choice(unq, n_out, replace=False))
         arch = self.copy_arch or models.default_for(victim.input_shape)
-        shadow = AdaptiveShadowMI(self.shadow, arch, victim.input_shape, victim.num_classes, top=m, seed=self.seed)
+        shadow = AdaptiveShadowMI(
+            self.shadow, arch, victim.input_shape, victim.num_classes, top=m, seed=self.seed
+        )
         shadow.fit(pool.x[seed_idx], pool.labels[seed_idx], pool.x[out_idx])
-        run.extra["shadow"] = shadow
+        run.shadow = shadow
         run.artefacts["shadow_mi"] = shadow.summary()
-        run.row["mi_train_s"] = round(time.perf_counter() - t0, 2)
+        run.stats["mi_train_s"] = round(time.perf_counter() - t0, 2)
 
-    def _candidates(self, run: RunState, ctx: selection.Context, n: int) -> np.ndarray | None:
+    def _candidates(self, run: MExMIRun, ctx: selection.Context, n: int) -> np.ndarray | None:
         if not self.pre_filter:
             return None
         t0 = time.perf_counter()
@@ -231,36 +271,46 @@ class MExMI(ActiveThief):
         score, _, thr = self.copy_membership(run, probs, ctx.probs)
         if self.mi == "shadow":
             size = self.pre_filter_size or n
-            pos, stats = per_class_filter(score, probs.argmax(1), size, probs.shape[1], self.pre_filter_threshold)
+            pos, stats = per_class_filter(
+                score, probs.argmax(1), size, probs.shape[1], self.pre_filter_threshold
+            )
         else:
             size = self.unsup_pre_size_factor * n
             pos, stats = score_filter(score, thr, size)
-        run.row.update({"prefilter_kept": len(pos), "prefilter_passed": int(stats["passed"]),
-                        "prefilter_threshold": round(float(thr), 4), "prefilter_s": round(time.perf_counter() - t0, 2)})
+        run.stats.update(
+            {
+                "prefilter_kept": len(pos),
+                "prefilter_passed": int(stats["passed"]),
+                "prefilter_threshold": round(float(thr), 4),
+                "prefilter_s": round(time.perf_counter() - t0, 2),
+            }
+        )
         return pos
 
-    def _selected(self, run: RunState, ctx: selection.Context, chosen: np.ndarray) -> None:
+    def _selected(self, run: MExMIRun, ctx: selection.Context, chosen: np.ndarray) -> None:
         """MI on the selecting copy (never trained on these rows): the Post-Filter's source
         under ``label``, and the calibration pairs of ``dhat_calibration``."""
         probs = ctx.probs(chosen)
         score, member, _ = self.copy_membership(run, probs, ctx.probs)
-        run.extra["selection_mi"].update({int(i): (float(s), bool(m)) for i, s, m in zip(chosen, score, member)})
+        run.selection_mi.update(
+            {int(i): (float(s), bool(m)) for i, s, m in zip(chosen, score, member)}
+        )
 
-    def _weights(self, run: RunState, idx: np.ndarray) -> np.ndarray | None:
+    def _weights(self, run: MExMIRun, idx: np.ndarray) -> np.ndarray | None:
         if not self.post_filter:
             return None
         qm = self.queried_membership(run, idx)
         if qm is None:
             return None
         member = qm[1]
-        run.row["post_members"] = int(member.sum())
-        run.row["post_member_fraction"] = round(float(member.mean()), 4)
+        run.stats["post_members"] = int(member.sum())
+        run.stats["post_member_fraction"] = round(float(member.mean()), 4)
         return np.where(member, self.omega, 1.0).astype(np.float32)
 
-    def _finish(self, run: RunState, on_checkpoint: Checkpoint | None) -> Any:
+    def _finish(self, run: MExMIRun, on_checkpoint: Checkpoint | None) -> Any:
         victim, pool = run.victim, run.pool
         t0 = time.perf_counter()
-        run.row = {}
+        run.stats = {}
         inferred = np.zeros(len(pool), bool)
         mi_score = np.zeros(len(pool))
         q = pool.queried_indices()
@@ -271,51 +321,84 @@ class MExMI(ActiveThief):
         cache = ProbCache(run.copy, pool.x)
         if len(unq):
             s, m, thr = self.copy_membership(run, cache(unq), cache)
-            cal = self._calibrate_copy_threshold(run, qm) if self.dhat_calibration != "none" else None
+            cal = (
+                self._calibrate_copy_threshold(run, qm) if self.dhat_calibration != "none" else None
+            )
             if cal is not None:
                 thr = cal["threshold"]
                 m = s >= thr
                 run.artefacts["dhat_calibration"] = cal
             mi_score[unq], inferred[unq] = s, m
             run.artefacts["dhat_unqueried_threshold"] = float(thr)
-        run.artefacts.update({
-            "inferred_members": inferred,  # D-hat over all pool rows (scored by the runner)
-            "mi_scores": mi_score,
-            "dhat": {"queried": int(inferred[q].sum()), "unqueried": int(inferred[unq].sum()),
-                     "total": int(inferred.sum()), "pool": len(pool)},
-        })
+        run.membership = InferredMembers(
+            inferred, mi_score
+        )  # D-hat over all pool rows (scored by the runner)
+        run.artefacts.update(
+            {
+                "dhat": {
+                    "queried": int(inferred[q].sum()),
+                    "unqueried": int(inferred[unq].sum()),
+                    "total": int(inferred.sum()),
+                    "pool": len(pool),
+                },
+            }
+        )
         mi_s = time.perf_counter() - t0
         if not self.ssl_boost:
             return run.copy
         unl = unq[inferred[unq]]
         unl = unl[np.argsort(-mi_score[unl], kind="stable")][: self.ssl_max_unlabelled]
         if len(unl) == 0 or len(q) < 2:
-            run.artefacts["ssl"] = {"skipped": "no MI-positive unqueried pool samples" if len(unl) == 0
-                                    else "fewer than 2 labelled samples"}
+            run.artefacts["ssl"] = {
+                "skipped": "no MI-positive unqueried pool samples"
+                if len(unl) == 0
+                else "fewer than 2 labelled samples"
+            }
             return run.copy
         t1 = time.perf_counter()
         weights = self._weights(run, q) if self.post_filter else None
         targets = to_targets(self.targets(victim, pool, q), victim.num_classes)
         ssl_config = dataclasses.replace(self.ssl, seed=self.ssl.seed + self.seed)
-        boosted, history = mixmatch(run.copy, pool.x[q], targets, pool.x[unl], ssl_config, weights=weights)
-        run.artefacts["ssl"] = {"unlabelled": len(unl), "labelled": len(q), "history": history,
-                                "config": ssl_config.to_dict(), "never_queried": True}
-        run.artefacts["ssl_unlabelled_rows"] = unl  # pool rows used unlabelled (an array: kept out of JSON)
-        row = {"round": run.round, "phase": "ssl-boost", "queries": run.meter.spent, "labelled": len(q),
-               "unlabelled": len(unl), "dhat_s": round(mi_s, 2), "ssl_s": round(time.perf_counter() - t1, 2),
-               "t": round(run.meter.seconds, 2)}
-        if on_checkpoint is not None:
-            row.update(on_checkpoint(boosted, run.meter.spent))
-        run.timeline.append(row)
+        boosted, history = mixmatch(
+            run.copy, pool.x[q], targets, pool.x[unl], ssl_config, weights=weights
+        )
+        run.artefacts["ssl"] = {
+            "unlabelled": len(unl),
+            "labelled": len(q),
+            "history": history,
+            "config": ssl_config.to_dict(),
+            "never_queried": True,
+        }
+        run.artefacts["ssl_unlabelled_rows"] = (
+            unl  # pool rows used unlabelled (an array: kept out of JSON)
+        )
+        run.timeline.append(
+            TimelineRow(
+                run.meter.spent,
+                round(run.meter.seconds, 2),
+                phase="ssl-boost",
+                round=run.round,
+                stats={
+                    "labelled": len(q),
+                    "unlabelled": len(unl),
+                    "dhat_s": round(mi_s, 2),
+                    "ssl_s": round(time.perf_counter() - t1, 2),
+                },
+                metrics=on_checkpoint(boosted, run.meter.spent) if on_checkpoint else {},
+            )
+        )
         return boosted
 
-    def _calibrate_copy_threshold(self, run: RunState, qm) -> dict | None:
+    def _membership(self, run: MExMIRun) -> InferredMembers | None:
+        return run.membership
+
+    def _calibrate_copy_threshold(self, run: MExMIRun, qm) -> dict | None:
         """``victim-agreement``: the copy-side score threshold that best reproduces (balanced
         accuracy) the victim-side decisions on the rows queried after the seed, scored by
         the copy that selected them (which had not been trained on them). Costs nothing."""
         if qm is None or not self._victim_scores_available(run.victim):
             return None
-        sel = run.extra.get("selection_mi", {})
+        sel = run.selection_mi
         q = run.pool.queried_indices()
         pos = np.array([i for i, row in enumerate(q) if int(row) in sel], dtype=np.int64)
         if len(pos) < 20:
@@ -324,25 +407,11 @@ class MExMI(ActiveThief):
         victim_member = qm[1][pos]
         if victim_member.all() or not victim_member.any():
             return None
-        thr, bal = mi_common.best_threshold(copy_score[victim_member], copy_score[~victim_member])
-        return {"rule": "copy score threshold agreeing best with the victim-side decisions", "threshold": thr,
-                "balanced_accuracy": round(bal, 4), "pairs": len(pos),
-                "victim_member_fraction": round(float(victim_member.mean()), 4)}
-
-    def describe(self, victim: RemoteClassifier | None = None) -> dict:
-        d = super().describe(victim)
-        d.update({"pre_filter": self.pre_filter, "post_filter": self.post_filter, "ssl_boost": self.ssl_boost,
-                  "mi": self.mi, "omega": self.omega, "mi_top": self.mi_top,
-                  "pre_filter_threshold": self.pre_filter_threshold, "pre_filter_size": self.pre_filter_size,
-                  "post_filter_threshold": self.post_filter_threshold, "label_post_filter": self.label_post_filter,
-                  "dhat_calibration": self.dhat_calibration})
-        if self.mi == "unsupervised":
-            d.update({"unsup_pre_tol": self.unsup_pre_tol, "unsup_post_tol": self.unsup_post_tol,
-                      "unsup_pre_size_factor": self.unsup_pre_size_factor,
-                      "unsup_fallback_threshold": self.unsup_fallback_threshold})
-        if self.ssl_boost:
-            d.update({"ssl": self.ssl.to_dict(), "ssl_max_unlabelled": self.ssl_max_unlabelled})
-        if victim is not None:
-            d["mi_feature_width"] = self.feature_width(victim)
-        return d
-
+        thr, bal = best_threshold(copy_score[victim_member], copy_score[~victim_member])
+        return {
+            "rule": "copy score threshold agreeing best with the victim-side decisions",
+            "threshold": thr,
+            "balanced_accuracy": round(bal, 4),
+            "pairs": len(pos),
+            "victim_member_fraction": round(float(victim_member.mean()), 4),
+        }

@@ -9,7 +9,7 @@ i.e. binary logistic regression. The reference trains it with Adam (lr 0.01, 50 
 batch 10, L2 1e-6 on the summed squared weights); we solve the same penalised
 likelihood to convergence with scikit-learn (``C = 1 / (2 n l2)`` gives the same
 objective up to scale). Shadow recipe: the reference's target/shadow recipe (Adam lr 1e-3,
-50 epochs, batch 100, L2 1e-7, :data:`mi_common.DEFAULT_SHADOW_FIT`); the CNN
+50 epochs, batch 100, L2 1e-7, :data:`attacker_sdk.mi.DEFAULT_SHADOW_FIT`); the CNN
 architecture is the attacker's own (``shadow_arch``). Score = the attack model's member
 probability on the victim's answer; predicted member iff >= 0.5.
 
@@ -42,109 +42,107 @@ from dataclasses import dataclass, field
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 
-from .. import models
+from .. import mi
+from ..answers import Answers
+from ..mi import features as F
 from ..pool import Pool
 from ..remote import RemoteClassifier
 from ..training import FitConfig
-from . import mi_common as mc
-from .base import MembershipResult, SpendMeter
+from .base import MembershipRun, ShadowMembershipAttack, register
 
 
+@register
 @dataclass
-class MLLeaks:
+class MLLeaks(ShadowMembershipAttack):
+    name = "ml_leaks"
+    reveals = "topk"
+    needs_target_labels = False  # sorted posteriors carry no class
+
     adversary: int = 1  # 1: shadow + attack model; 3: max posterior, no training
     top_k: int = 3
     n_shadows: int = 1  # the paper's adversary 1 uses one shadow
     shadow_arch: str | dict | None = None
-    shadow_fit: FitConfig = field(default_factory=lambda: mc.DEFAULT_SHADOW_FIT)
+    shadow_fit: FitConfig = field(default_factory=lambda: mi.DEFAULT_SHADOW_FIT)
     attack_l2: float = 1e-6
     label_aux_with_victim: bool = False
     match_policy: bool = True
     adv3_noise_queries: int = 100
     adv3_percentile: float = 10.0
     seed: int = 0
-    name: str = "ml-leaks"
 
     def __post_init__(self):
         if self.adversary not in (1, 3):
-            raise ValueError("adversary must be 1 or 3 (adversary 2 is adversary 1 with aux from another dataset)")
+            raise ValueError(
+                "adversary must be 1 or 3 "
+                "(adversary 2 is adversary 1 with aux from another dataset)"
+            )
         if self.top_k < 1:
             raise ValueError("top_k must be >= 1")
         if not 0 < self.adv3_percentile < 100:
             raise ValueError("adv3_percentile must lie in (0, 100)")
 
-    def infer(self, victim: RemoteClassifier, targets: Pool, aux: Pool | None, budget: int,
-              progress: bool = True) -> MembershipResult:
-        victim.require("topk", self.name)
+    def check_aux(self, aux: Pool | None) -> None:
         if self.adversary == 1 and aux is None:
             raise ValueError("adversary 1 needs aux data for its shadow model")
         if self.adversary == 1 and aux.y is None and not self.label_aux_with_victim:
             raise ValueError("aux has no labels: give aux.y or label_aux_with_victim=True")
-        mc.learn_server_budget(victim)
-        meter = SpendMeter(victim)
-        noise = self._noise_inputs(victim) if self.adversary == 3 else np.zeros((0, *victim.input_shape), np.float32)
-        extra = [aux.x] if self.adversary == 1 and self.label_aux_with_victim else []
-        mc.ensure_budget(victim, budget, mc.cost_of(victim, targets.x, noise, *extra), self.name)
-        K = victim.num_classes
-        timeline: list[dict] = []
-        artefacts: dict = {"adversary": self.adversary, "policy": mc.policy_of(victim),
-                           "features": f"top-{min(self.top_k, K)} sorted posteriors"}
-        if self.adversary == 1:
-            with victim.client.phase(self.name), victim.client.phase(f"{self.name}/aux-labels"):
-                y_aux = mc.shadow_labels(victim, aux, self.label_aux_with_victim, progress)
-            if self.label_aux_with_victim:
-                timeline.append(mc.timeline_row(meter, "aux-labels", n=len(aux)))
-            clf = self._fit_attack(victim, aux, y_aux, artefacts)
-            timeline.append(mc.timeline_row(meter, "shadow"))
 
-        with victim.client.phase(self.name), victim.client.phase(f"{self.name}/targets"):
-            answers = mc.query_all(victim, targets, progress)
-        timeline.append(mc.timeline_row(meter, "targets", n=len(targets)))
+    def extra_inputs(
+        self, victim: RemoteClassifier, targets: Pool, aux: Pool | None
+    ) -> list[np.ndarray]:
+        if self.adversary == 3:
+            return [self._noise_inputs(victim)]
+        return [aux.x] if self.label_aux_with_victim else []
 
-        if self.adversary == 1:
-            scores = clf.predict_proba(mc.sorted_top(answers, K, self.top_k))[:, 1]
-            threshold = 0.5
-        else:
-            scores = mc.sorted_top(answers, K, 1)[:, 0]
-            if len(noise):
-                with victim.client.phase(self.name), victim.client.phase(f"{self.name}/noise"):
-                    noise_scores = mc.sorted_top(victim.query(noise, progress), K, 1)[:, 0]
-                threshold = float(np.percentile(noise_scores, 100.0 - self.adv3_percentile))
-                timeline.append(mc.timeline_row(meter, "noise", n=len(noise)))
-                artefacts["threshold_rule"] = f"top {self.adv3_percentile:g}% of {len(noise)} random points' max posterior"
-            else:
-                threshold = float(np.median(scores))
-                artefacts["threshold_rule"] = "median target score (no noise queries)"
-        return MembershipResult(
-            attack=self.name, params=self.describe(victim), queries=meter.spent, seconds=meter.seconds,
-            spend_by_phase=meter.by_phase(), timeline=timeline, artefacts=artefacts,
-            scores=np.asarray(scores, np.float64), predictions=np.asarray(scores >= threshold, bool),
-            threshold=threshold)
-
-    def _fit_attack(self, victim: RemoteClassifier, aux: Pool, y_aux: np.ndarray, artefacts: dict) -> LogisticRegression:
-        K = victim.num_classes
-        shadows = mc.train_shadows(aux.x, y_aux, self.n_shadows, victim.input_shape, K, self.shadow_arch,
-                                   self.shadow_fit, self.seed, eval_y=aux.y if aux.y is not None else y_aux)
-        rng = np.random.default_rng(self.seed + 7)
-        policy = victim.info.policy if self.match_policy else None
+    def calibrate(self, run: MembershipRun) -> LogisticRegression | None:
+        K = run.num_classes
+        run.artefacts.update(
+            {"adversary": self.adversary, "features": f"top-{min(self.top_k, K)} sorted posteriors"}
+        )
+        if self.adversary == 3:
+            return None
+        aux = run.aux
+        y_aux = run.aux_labels(self.label_aux_with_victim)
+        sset = self.train_shadow_set(run, y_aux, eval_y=aux.y if aux.y is not None else y_aux)
         feats, member = [], []
-        for s in shadows:
-            f = mc.sorted_top(mc.shadow_answers(s.model, aux.x, policy, rng), K, self.top_k)
+        for s in sset.shadows:
+            f = F.top_scores(sset.answers(s, aux.x), K, self.top_k)
             feats += [f[s.in_idx], f[s.out_idx]]
             member += [np.ones(len(s.in_idx)), np.zeros(len(s.out_idx))]
         X, z = np.concatenate(feats), np.concatenate(member)
-        perm = rng.permutation(len(X))
+        perm = sset.rng.permutation(len(X))
         n_hold = max(int(0.2 * len(X)), 1)
         hold, train = perm[:n_hold], perm[n_hold:]
         held = self._lr(len(train)).fit(X[train], z[train])
         clf = self._lr(len(X)).fit(X, z)
-        artefacts.update({
-            "shadow": mc.shadow_summary(shadows),
-            "attack_accuracy_holdout": float((held.predict(X[hold]) == z[hold]).mean()),
-            "attack_accuracy_train": float((clf.predict(X) == z).mean()),
-            "attack_coef": clf.coef_.ravel().tolist(), "attack_intercept": float(clf.intercept_[0]),
-        })
+        run.artefacts.update(
+            {
+                "attack_accuracy_holdout": float((held.predict(X[hold]) == z[hold]).mean()),
+                "attack_accuracy_train": float((clf.predict(X) == z).mean()),
+                "attack_coef": clf.coef_.ravel().tolist(),
+                "attack_intercept": float(clf.intercept_[0]),
+            }
+        )
+        run.mark("shadow")
         return clf
+
+    def score(
+        self, run: MembershipRun, answers: Answers, clf: LogisticRegression | None
+    ) -> tuple[np.ndarray, float]:
+        K = run.num_classes
+        if self.adversary == 1:
+            return clf.predict_proba(F.top_scores(answers, K, self.top_k))[:, 1], 0.5
+        scores = F.top_scores(answers, K, 1)[:, 0]
+        noise = self._noise_inputs(run.victim)
+        if not len(noise):
+            run.artefacts["threshold_rule"] = "median target score (no noise queries)"
+            return scores, float(np.median(scores))
+        noise_scores = F.top_scores(run.query(noise, "noise"), K, 1)[:, 0]
+        run.mark("noise", n=len(noise))
+        run.artefacts["threshold_rule"] = (
+            f"top {self.adv3_percentile:g}% of {len(noise)} random points' max posterior"
+        )
+        return scores, float(np.percentile(noise_scores, 100.0 - self.adv3_percentile))
 
     def _lr(self, n: int) -> LogisticRegression:
         return LogisticRegression(C=1.0 / (2.0 * max(n, 1) * self.attack_l2), max_iter=2000)
@@ -154,16 +152,6 @@ class MLLeaks:
         lo = 0.0 if lo is None else lo
         hi = 1.0 if hi is None else hi
         rng = np.random.default_rng(self.seed + 3)
-        return rng.uniform(lo, hi, (self.adv3_noise_queries, *victim.input_shape)).astype(np.float32)
-
-    def describe(self, victim: RemoteClassifier | None = None) -> dict:
-        d = {"adversary": self.adversary, "seed": self.seed}
-        if self.adversary == 1:
-            d.update({"top_k": self.top_k, "n_shadows": self.n_shadows,
-                      "shadow_arch": self.shadow_arch or (None if victim is None else models.default_for(victim.input_shape)),
-                      "shadow_fit": self.shadow_fit.to_dict(), "attack_model": "logistic regression",
-                      "attack_l2": self.attack_l2, "label_aux_with_victim": self.label_aux_with_victim,
-                      "match_policy": self.match_policy})
-        else:
-            d.update({"adv3_noise_queries": self.adv3_noise_queries, "adv3_percentile": self.adv3_percentile})
-        return d
+        return rng.uniform(lo, hi, (self.adv3_noise_queries, *victim.input_shape)).astype(
+            np.float32
+        )

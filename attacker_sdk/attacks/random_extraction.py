@@ -18,11 +18,20 @@ from .. import models
 from ..pool import Pool
 from ..remote import RemoteClassifier
 from ..training import FitConfig, fit
-from .base import Checkpoint, ExtractionResult, SpendMeter, check_budget
+from .base import (
+    Checkpoint,
+    ExtractionAttack,
+    ExtractionResult,
+    SpendMeter,
+    TimelineRow,
+    check_budget,
+    register,
+)
 
 
+@register
 @dataclass
-class RandomExtraction:
+class RandomExtraction(ExtractionAttack):
     """Knockoff's batch size (64); the optimiser deviates on purpose. knockoffnets trains
     with SGD (lr 0.01, momentum 0.5) for 100 epochs over tens of thousands of answers; at
     our budgets of hundreds to a few thousand queries that schedule underfits badly. Measured
@@ -31,15 +40,26 @@ class RandomExtraction:
     Adam 1e-3 64.1%, and Adam for 30 epochs 78.3%. Pass ``fit`` to get Knockoff's SGD back."""
 
     copy_arch: str | dict | None = None  # None: a CNN for images, an MLP for tabular inputs
-    fit: FitConfig = field(default_factory=lambda: FitConfig(epochs=30, batch_size=64, lr=1e-3, optimizer="adam",
-                                                               augment=False))
+    fit: FitConfig = field(
+        default_factory=lambda: FitConfig(
+            epochs=30, batch_size=64, lr=1e-3, optimizer="adam", augment=False
+        )
+    )
     soft: bool | None = None  # None: soft labels whenever the policy reveals scores
     checkpoints: tuple[int, ...] = ()  # extra query counts at which to train and measure a copy
     seed: int = 0
-    name: str = "random"
 
-    def extract(self, victim: RemoteClassifier, pool: Pool, budget: int,
-                on_checkpoint: Checkpoint | None = None, progress: bool = True) -> ExtractionResult:
+    name = "random"
+    reveals = "label"
+
+    def extract(
+        self,
+        victim: RemoteClassifier,
+        pool: Pool,
+        budget: int,
+        on_checkpoint: Checkpoint | None = None,
+        progress: bool = True,
+    ) -> ExtractionResult:
         meter = SpendMeter(victim)
         budget = check_budget(budget, victim)
         n_total = min(budget // victim.info.price, len(pool.unqueried_indices()))
@@ -51,15 +71,29 @@ class RandomExtraction:
                 pool.query(victim, order[done:mark], progress=progress)
                 done = mark
                 copy_model = self.train_copy(victim, pool, order[:mark])
-                row = {"queries": meter.spent, "labelled": int(mark), "t": round(meter.seconds, 2)}
-                if on_checkpoint is not None:
-                    row.update(on_checkpoint(copy_model, meter.spent))
-                timeline.append(row)
+                timeline.append(
+                    TimelineRow(
+                        meter.spent,
+                        round(meter.seconds, 2),
+                        stats={"labelled": int(mark)},
+                        metrics=on_checkpoint(copy_model, meter.spent) if on_checkpoint else {},
+                    )
+                )
         soft = self._use_soft(victim)
         return ExtractionResult(
-            attack=self.name, params=self.describe(victim), queries=meter.spent, seconds=meter.seconds,
-            spend_by_phase=meter.by_phase(), timeline=timeline, copy_model=copy_model, queried_indices=order,
-            artefacts={"labels": "soft" if soft else "hard", "policy": victim.info.policy.policy},
+            attack=self.name,
+            params=self.params,
+            queries=meter.spent,
+            seconds=meter.seconds,
+            spend_by_phase=meter.by_phase(),
+            timeline=timeline,
+            copy_model=copy_model,
+            queried_indices=order,
+            artefacts={
+                "labels": "soft" if soft else "hard",
+                "policy": victim.info.policy.policy,
+                "copy_arch": self.copy_arch or models.default_for(victim.input_shape),
+            },
         )
 
     def _use_soft(self, victim: RemoteClassifier) -> bool:
@@ -71,7 +105,3 @@ class RandomExtraction:
         targets = pool.soft[idx] if self._use_soft(victim) else pool.labels[idx]
         fit(model, pool.x[idx], targets, self.fit, num_classes=victim.num_classes)
         return model
-
-    def describe(self, victim: RemoteClassifier) -> dict:
-        return {"copy_arch": self.copy_arch or models.default_for(victim.input_shape), "fit": self.fit.to_dict(),
-                "soft": self._use_soft(victim), "seed": self.seed}

@@ -1,5 +1,4 @@
-"""Candidate filters of the MI Pre-Filter (MExMI sec. 3.1) and the posterior features MI
-works on.
+"""Candidate filters of the MI Pre-Filter (MExMI sec. 3.1).
 
 The reference code (REFERENCE_SPECS 1, ``AdjShadowModelMemberAttack``) groups pool
 candidates by the copy model's predicted class, keeps those whose member probability
@@ -18,13 +17,6 @@ import math
 import numpy as np
 
 
-def sorted_top(probs: np.ndarray, m: int) -> np.ndarray:
-    """The ``m`` largest entries of each row, descending (ML-Leaks' / MExMI's features)."""
-    p = np.asarray(probs, dtype=np.float64)
-    m = max(1, min(int(m), p.shape[1]))
-    return -np.sort(-p, axis=1)[:, :m]
-
-
 def _top_positions(scores: np.ndarray, n: int) -> np.ndarray:
     n = min(int(n), len(scores))
     if n <= 0:
@@ -32,8 +24,9 @@ def _top_positions(scores: np.ndarray, n: int) -> np.ndarray:
     return np.argsort(-scores, kind="stable")[:n].astype(np.int64)
 
 
-def per_class_filter(p_member: np.ndarray, predicted: np.ndarray, size: int, num_classes: int,
-                     threshold: float = 0.5) -> tuple[np.ndarray, dict]:
+def per_class_filter(
+    p_member: np.ndarray, predicted: np.ndarray, size: int, num_classes: int, threshold: float = 0.5
+) -> tuple[np.ndarray, dict]:
     """Positions kept: per predicted class, ``p_member > threshold``, or the class's top
     ``ceil(size / K)`` when fewer pass; topped up to ``size`` overall. Returns the sorted
     positions and stats (``passed``, ``fallback_classes``, ``topped_up``)."""
@@ -58,7 +51,11 @@ def per_class_filter(p_member: np.ndarray, predicted: np.ndarray, size: int, num
         add = rest[_top_positions(p[rest], size - out.sum())]
         out[add] = True
         topped = len(add)
-    return np.flatnonzero(out), {"passed": int(keep.sum()), "fallback_classes": fallback, "topped_up": topped}
+    return np.flatnonzero(out), {
+        "passed": int(keep.sum()),
+        "fallback_classes": fallback,
+        "topped_up": topped,
+    }
 
 
 def score_filter(scores: np.ndarray, threshold: float, size: int) -> tuple[np.ndarray, dict]:

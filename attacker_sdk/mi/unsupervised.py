@@ -17,9 +17,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .features import max_prob
 
-def max_prob(probs: np.ndarray) -> np.ndarray:
-    return np.asarray(probs, dtype=np.float64).max(1)
+__all__ = ["UnsupervisedMI", "max_prob"]
 
 
 @dataclass
@@ -36,6 +36,14 @@ class UnsupervisedMI:
         """``(threshold, rule)``: the top-``tol`` percentile of the reference scores, or the
         fallback when there are none."""
         if reference_scores is None or len(reference_scores) == 0:
-            return float(self.fallback_threshold), f"fixed {self.fallback_threshold:g} (no reference non-members)"
+            return float(
+                self.fallback_threshold
+            ), f"fixed {self.fallback_threshold:g} (no reference non-members)"
         c = float(np.quantile(np.asarray(reference_scores, np.float64), 1.0 - self.tol))
-        return c, f"top {self.tol * 100:g}% of {len(reference_scores)} reference non-members' copy max-probabilities"
+        return (
+            c,
+            (
+                f"top {self.tol * 100:g}% of {len(reference_scores)} reference non-members' "
+                "copy max-probabilities"
+            ),
+        )

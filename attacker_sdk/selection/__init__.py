@@ -7,9 +7,10 @@ MExMI). One module per family:
 - :mod:`.adversarial`: ``deepfool`` (smallest DeepFool perturbation on the copy) and
   ``adversarial-kcenter``.
 
-Each strategy is a small dataclass with ``select(ctx, k)`` returning ``k`` distinct
-positions into ``ctx.candidates`` (see :mod:`.base`); the pure functions underneath
-(``entropy_positions``, ``kcenter_greedy``, ``deepfool``...) work on plain arrays.
+Each strategy is a small dataclass with ``select(ctx, k)`` returning a ``Selection``: ``k``
+distinct positions into ``ctx.candidates`` and the strategy's statistics (see :mod:`.base`);
+the pure functions underneath (``entropy_positions``, ``kcenter_greedy``, ``deepfool``...)
+work on plain arrays.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from .adversarial import AdversarialKCenterStrategy, DeepFoolStrategy, deepfool, deepfool_positions
-from .base import Context, ProbCache, Strategy, top_k
+from .base import Context, ProbCache, Selection, Strategy, top_k
 from .kcenter import KCenterStrategy, kcenter_greedy, min_sq_distances
 from .random_sampling import RandomStrategy, random_positions
 from .uncertainty import (
@@ -56,8 +57,27 @@ def make(name: str, **params: Any) -> Strategy:
 
 
 __all__ = [
-    "STRATEGIES", "AdversarialKCenterStrategy", "Context", "DeepFoolStrategy", "EntropyStrategy", "KCenterStrategy",
-    "MarginStrategy", "ProbCache", "RandomStrategy", "Strategy", "available", "deepfool", "deepfool_positions",
-    "entropy_positions", "entropy_scores", "kcenter_greedy", "make", "margin_positions", "margin_scores",
-    "min_sq_distances", "random_positions", "top_k",
+    "STRATEGIES",
+    "AdversarialKCenterStrategy",
+    "Context",
+    "DeepFoolStrategy",
+    "EntropyStrategy",
+    "KCenterStrategy",
+    "MarginStrategy",
+    "ProbCache",
+    "RandomStrategy",
+    "Selection",
+    "Strategy",
+    "available",
+    "deepfool",
+    "deepfool_positions",
+    "entropy_positions",
+    "entropy_scores",
+    "kcenter_greedy",
+    "make",
+    "margin_positions",
+    "margin_scores",
+    "min_sq_distances",
+    "random_positions",
+    "top_k",
 ]

@@ -38,7 +38,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .base import Context, Strategy, as_tensor, top_k
+from .base import Context, Selection, Strategy, as_tensor, top_k
 from .kcenter import kcenter_greedy
 
 _BATCHED_GRADS_OK: bool | None = None  # whether is_grads_batched works for this torch/model
@@ -51,16 +51,26 @@ def _all_class_grads(logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     if _BATCHED_GRADS_OK is not False:
         try:
             eye = torch.eye(k, dtype=logits.dtype).unsqueeze(1).expand(k, b, k)
-            g = torch.autograd.grad(logits, x, grad_outputs=eye, is_grads_batched=True, retain_graph=True)[0]
+            g = torch.autograd.grad(
+                logits, x, grad_outputs=eye, is_grads_batched=True, retain_graph=True
+            )[0]
             _BATCHED_GRADS_OK = True
             return g.transpose(0, 1)
         except RuntimeError:
             _BATCHED_GRADS_OK = False
-    return torch.stack([torch.autograd.grad(logits[:, c].sum(), x, retain_graph=True)[0] for c in range(k)], 1)
+    return torch.stack(
+        [torch.autograd.grad(logits[:, c].sum(), x, retain_graph=True)[0] for c in range(k)], 1
+    )
 
 
-def deepfool(model: nn.Module, x: np.ndarray, max_iter: int = 50, overshoot: float = 0.02,
-             clip: tuple[float | None, float | None] = (None, None), batch_size: int = 128) -> dict[str, np.ndarray]:
+def deepfool(
+    model: nn.Module,
+    x: np.ndarray,
+    max_iter: int = 50,
+    overshoot: float = 0.02,
+    clip: tuple[float | None, float | None] = (None, None),
+    batch_size: int = 128,
+) -> dict[str, np.ndarray]:
     """DeepFool on ``model`` for every input of ``x``.
 
     Returns ``score`` (``||x_adv - x||^2``, ``inf`` where the label never flipped),
@@ -114,7 +124,7 @@ def deepfool(model: nn.Module, x: np.ndarray, max_iter: int = 50, overshoot: flo
             ratio[rows, o] = float("inf")
             ll = ratio.argmin(1)
             w_l, f_l, wn_l = w[rows, ll], f[rows, ll], wn[rows, ll]
-            step = ((f_l.abs() + 1e-4) / (wn_l ** 2 + 1e-12)).unsqueeze(1) * w_l
+            step = ((f_l.abs() + 1e-4) / (wn_l**2 + 1e-12)).unsqueeze(1) * w_l
             r_tot[cur] = r_tot[cur] + step.view_as(r_tot[cur])
             active = cur
     return {"score": score, "flipped": flipped, "iterations": iters, "label": labels}
@@ -132,30 +142,45 @@ class DeepFoolStrategy(Strategy):
     overshoot: float = 0.02
     candidates: int | None = 2000  # random subset DeepFool runs on (deviation, see module doc)
     batch_size: int = 128
-    last_stats: dict | None = None
 
     def subset(self, ctx: Context, k: int) -> np.ndarray:
         n = len(ctx.candidates)
         if self.candidates is None or n <= max(self.candidates, k):
             return np.arange(n, dtype=np.int64)
-        return np.sort(ctx.rng.choice(n, size=max(self.candidates, k), replace=False)).astype(np.int64)
+        return np.sort(ctx.rng.choice(n, size=max(self.candidates, k), replace=False)).astype(
+            np.int64
+        )
 
-    def scores(self, ctx: Context, k: int) -> tuple[np.ndarray, np.ndarray]:
+    def scores(self, ctx: Context, k: int) -> tuple[np.ndarray, np.ndarray, dict]:
+        """(positions DeepFool ran on, their boundary distances, run statistics)."""
         ctx._need_model()
         sub = self.subset(ctx, k)
-        res = deepfool(ctx.model, ctx.x[ctx.candidates[sub]], self.max_iter, self.overshoot, ctx.input_range,
-                       self.batch_size)
-        self.last_stats = {"ran_on": len(sub), "flipped": float(res["flipped"].mean()),
-                           "mean_iterations": float(res["iterations"].mean())}
-        return sub, res["score"]
+        res = deepfool(
+            ctx.model,
+            ctx.x[ctx.candidates[sub]],
+            self.max_iter,
+            self.overshoot,
+            ctx.input_range,
+            self.batch_size,
+        )
+        stats = {
+            "ran_on": len(sub),
+            "flipped": float(res["flipped"].mean()),
+            "mean_iterations": float(res["iterations"].mean()),
+        }
+        return sub, res["score"], stats
 
-    def _select(self, ctx: Context, k: int) -> np.ndarray:
-        sub, score = self.scores(ctx, k)
-        return sub[top_k(score, k, largest=False)]
+    def _select(self, ctx: Context, k: int) -> Selection:
+        sub, score, stats = self.scores(ctx, k)
+        return Selection(sub[top_k(score, k, largest=False)], stats)
 
     def describe(self) -> dict:
-        return {"name": self.name, "max_iter": self.max_iter, "overshoot": self.overshoot,
-                "candidates": self.candidates}
+        return {
+            "name": self.name,
+            "max_iter": self.max_iter,
+            "overshoot": self.overshoot,
+            "candidates": self.candidates,
+        }
 
 
 @dataclass
@@ -166,12 +191,12 @@ class AdversarialKCenterStrategy(DeepFoolStrategy):
     name = "adversarial-kcenter"
     keep: int | None = None
 
-    def _select(self, ctx: Context, k: int) -> np.ndarray:
-        sub, score = self.scores(ctx, k)
+    def _select(self, ctx: Context, k: int) -> Selection:
+        sub, score, stats = self.scores(ctx, k)
         near = sub[top_k(score, max(self.keep or 4 * k, k), largest=False)]
         inner = ctx.restrict(near)
         centres = inner.labelled_probs() if len(inner.labelled) else np.zeros((0, 1))
-        return near[kcenter_greedy(inner.candidate_probs(), centres, k, ctx.rng)]
+        return Selection(near[kcenter_greedy(inner.candidate_probs(), centres, k, ctx.rng)], stats)
 
     def describe(self) -> dict:
         return {**super().describe(), "keep": self.keep}

@@ -2,7 +2,8 @@
 
 A strategy picks ``k`` distinct rows among ``candidates`` (row indices into the pool's
 input array ``x``) from the copy model's view of them, and returns their **positions in
-``candidates``** (``candidates[positions]`` are the pool rows to query). The copy's
+``candidates``** (``candidates[positions]`` are the pool rows to query) with its own
+statistics, as one :class:`Selection`. The copy's
 probabilities are computed lazily and at most once per row per round (:class:`ProbCache`),
 so a pre-filter, a strategy and an MI step in the same round share one forward pass.
 
@@ -80,31 +81,57 @@ class Context:
 
     def restrict(self, positions: np.ndarray) -> Context:
         """The same round with only ``candidates[positions]`` left (probabilities shared)."""
-        return Context(self.model, self.x, self.candidates[np.asarray(positions, np.int64)], self.labelled,
-                       self.rng, self.input_range, self.probs)
+        return Context(
+            self.model,
+            self.x,
+            self.candidates[np.asarray(positions, np.int64)],
+            self.labelled,
+            self.rng,
+            self.input_range,
+            self.probs,
+        )
 
     def _need_model(self) -> None:
         if self.model is None:
             raise ValueError("this strategy needs the copy model")
 
 
+@dataclass
+class Selection:
+    """What a strategy picked: ``positions`` into ``ctx.candidates`` and the figures of how
+    it picked them (e.g. how many candidates DeepFool ran on)."""
+
+    positions: np.ndarray
+    stats: dict = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.positions)
+
+
 class Strategy:
-    """Base class: ``select(ctx, k)`` -> ``min(k, n_candidates)`` distinct positions into
-    ``ctx.candidates``."""
+    """Base class: ``select(ctx, k)`` -> a :class:`Selection` of ``min(k, n_candidates)``
+    distinct positions into ``ctx.candidates``."""
 
     name = "strategy"
 
-    def select(self, ctx: Context, k: int) -> np.ndarray:
+    def select(self, ctx: Context, k: int) -> Selection:
         k = check_k(k, len(ctx.candidates))
         if k == len(ctx.candidates):
-            return np.arange(k, dtype=np.int64)
+            return Selection(np.arange(k, dtype=np.int64))
         if k == 0:
-            return np.zeros(0, np.int64)
-        out = np.asarray(self._select(ctx, k), dtype=np.int64)
-        assert len(out) == k and len(np.unique(out)) == k, f"{self.name} returned {len(out)} positions for k={k}"
+            return Selection(np.zeros(0, np.int64))
+        out = self._select(ctx, k)
+        out = out if isinstance(out, Selection) else Selection(out)
+        out.positions = np.asarray(out.positions, dtype=np.int64)
+        assert len(out) == k and len(np.unique(out.positions)) == k, (
+            f"{self.name} returned {len(out)} positions for k={k}"
+        )
         return out
 
-    def _select(self, ctx: Context, k: int) -> np.ndarray:  # pragma: no cover - abstract
+    def _select(
+        self, ctx: Context, k: int
+    ) -> Selection | np.ndarray:  # pragma: no cover - abstract
+        """Positions (or a :class:`Selection` when the strategy has figures to report)."""
         raise NotImplementedError
 
     def describe(self) -> dict:

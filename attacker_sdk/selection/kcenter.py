@@ -21,7 +21,9 @@ import numpy as np
 from .base import Context, Strategy, check_k
 
 
-def min_sq_distances(points: np.ndarray, centres: np.ndarray, max_elements: int = 8_000_000) -> np.ndarray:
+def min_sq_distances(
+    points: np.ndarray, centres: np.ndarray, max_elements: int = 8_000_000
+) -> np.ndarray:
     """Squared Euclidean distance from each point to its nearest centre (``inf`` when there
     are no centres), by chunks of at most ``max_elements`` distance-matrix entries."""
     p = np.asarray(points, dtype=np.float64)
@@ -38,8 +40,13 @@ def min_sq_distances(points: np.ndarray, centres: np.ndarray, max_elements: int 
     return np.maximum(out, 0.0)
 
 
-def kcenter_greedy(points: np.ndarray, centres: np.ndarray, k: int,
-                   rng: np.random.Generator | None = None, max_elements: int = 8_000_000) -> np.ndarray:
+def kcenter_greedy(
+    points: np.ndarray,
+    centres: np.ndarray,
+    k: int,
+    rng: np.random.Generator | None = None,
+    max_elements: int = 8_000_000,
+) -> np.ndarray:
     """Farthest-first: ``k`` distinct positions into ``points``, in pick order.
 
     With no initial centres the first pick is random (``rng``) or position 0.

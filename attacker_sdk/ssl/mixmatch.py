@@ -69,7 +69,8 @@ class MixMatchConfig:
     batch_size: int = 64
     iterations_per_epoch: int | None = None  # None: 3 x labelled batches (MExMI reference)
     optimizer: str = "adam"  # adam (MixMatch paper) | sgd (MExMI reference: Nesterov, lr 0.03)
-    lr: float = 3e-4  # MixMatch paper 2e-3; lower because the copy is already trained (2e-3 and 1e-3 collapse it)
+    # MixMatch paper 2e-3; lower because the copy is already trained (2e-3 and 1e-3 collapse it)
+    lr: float = 3e-4
     momentum: float = 0.9
     K: int = 2  # augmentations of each unlabelled sample
     shift: float = 0.125  # random translation, fraction of the width
@@ -123,24 +124,36 @@ class EMA:
                 e.copy_(s)
 
 
-def mixmatch(model: nn.Module, x_l: np.ndarray, t_l: np.ndarray, x_u: np.ndarray,
-             config: MixMatchConfig = MixMatchConfig(), weights: np.ndarray | None = None,
-             augment=None) -> tuple[nn.Module, list[dict]]:
+def mixmatch(
+    model: nn.Module,
+    x_l: np.ndarray,
+    t_l: np.ndarray,
+    x_u: np.ndarray,
+    config: MixMatchConfig = MixMatchConfig(),
+    weights: np.ndarray | None = None,
+    augment=None,
+) -> tuple[nn.Module, list[dict]]:
     """Train ``model`` (in place) with MixMatch on labelled ``(x_l, t_l)`` (``t_l`` target
     vectors, ``weights`` per labelled sample) and unlabelled ``x_u``; returns the EMA model
     and a per-epoch history."""
     c = config
     if augment is None:
+
         def augment(t, generator=None):
             return random_shift_flip(t, shift=c.shift, flip=c.flip, generator=generator)
+
     if len(x_l) < 2 or len(x_u) < 1:
-        raise ValueError(f"MixMatch needs >= 2 labelled and >= 1 unlabelled samples, got {len(x_l)} / {len(x_u)}")
+        raise ValueError(
+            f"MixMatch needs >= 2 labelled and >= 1 unlabelled samples, got {len(x_l)} / {len(x_u)}"
+        )
     gen = torch.Generator().manual_seed(c.seed)
     rng = np.random.default_rng(c.seed)
     torch.manual_seed(c.seed)
     xl = torch.as_tensor(np.asarray(x_l, np.float32))
     tl = torch.as_tensor(np.asarray(t_l, np.float32))
-    wl = torch.as_tensor(np.ones(len(x_l), np.float32) if weights is None else np.asarray(weights, np.float32))
+    wl = torch.as_tensor(
+        np.ones(len(x_l), np.float32) if weights is None else np.asarray(weights, np.float32)
+    )
     xu = torch.as_tensor(np.asarray(x_u, np.float32))
     bs = min(c.batch_size, len(xl))
     steps_per_epoch = c.iterations_per_epoch or 3 * max(1, -(-len(xl) // bs))
@@ -176,7 +189,9 @@ def mixmatch(model: nn.Module, x_l: np.ndarray, t_l: np.ndarray, x_u: np.ndarray
             mixed_x = lam * w_all + (1 - lam) * w_all[perm]
             mixed_t = lam * t_all + (1 - lam) * t_all[perm]
             mixed_w = lam * ws_all + (1 - lam) * ws_all[perm]
-            logits = model(mixed_x)  # one pass: BatchNorm sees the whole mixed batch (no interleaving)
+            logits = model(
+                mixed_x
+            )  # one pass: BatchNorm sees the whole mixed batch (no interleaving)
             lx = soft_cross_entropy(logits[:bs], mixed_t[:bs], mixed_w[:bs])
             lu = F.mse_loss(torch.softmax(logits[bs:], 1), mixed_t[bs:])
             ramp = min(1.0, (step + 1) / total) if c.rampup else 1.0
@@ -193,11 +208,18 @@ def mixmatch(model: nn.Module, x_l: np.ndarray, t_l: np.ndarray, x_u: np.ndarray
             sums["loss"] += float(loss.detach())
             sums["lx"] += float(lx.detach())
             sums["lu"] += float(lu.detach())
-        history.append({"epoch": epoch + 1, "steps": steps_per_epoch,
-                        **{k: round(v / steps_per_epoch, 5) for k, v in sums.items()}})
+        history.append(
+            {
+                "epoch": epoch + 1,
+                "steps": steps_per_epoch,
+                **{k: round(v / steps_per_epoch, 5) for k, v in sums.items()},
+            }
+        )
     out = ema.model if c.release == "ema" else model
     if c.recalibrate_bn:
-        recalibrate_bn(out, np.concatenate([np.asarray(x_l, np.float32), np.asarray(x_u, np.float32)]))
+        recalibrate_bn(
+            out, np.concatenate([np.asarray(x_l, np.float32), np.asarray(x_u, np.float32)])
+        )
     model.eval()
     out.eval()
     return out, history

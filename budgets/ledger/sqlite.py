@@ -7,6 +7,8 @@ reads the price and the model's cap from the stored policy, so the check and
 the charge are one atomic statement and a policy changed by another process is
 seen at once. Charges with an idempotency key, refunds and schema setup run in
 ``BEGIN IMMEDIATE`` transactions. WAL mode lets readers run beside the writer.
+Argument checks, refusal diagnosis and the idempotency-key rules are the base
+class's (:mod:`budgets.ledger.base`); this module holds only the atomic steps.
 """
 
 from __future__ import annotations
@@ -19,17 +21,24 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from budgets.errors import BudgetError, BudgetExceeded, IdempotencyConflict, UnknownAccount
-from budgets.ledger import Charge, Ledger, Usage, build_usage
+from budgets.errors import BudgetError
+from budgets.ledger.base import (
+    DEFAULT_PENDING_TTL,
+    AccountState,
+    Charge,
+    KeyRecord,
+    Ledger,
+    Refused,
+    SuiteURL,
+    Usage,
+    build_usage,
+)
+from budgets.policy import DEFAULT_PRICE, BudgetPolicy
 from budgets.sqlite_conn import FileConnections, MemoryConnections, enable_wal, immediate
-from budgets.policy import DEFAULT_PRICE, BudgetPolicy, check_model_id
 
-__all__ = ["SqliteLedger", "SCHEMA_VERSION"]
+__all__ = ["SCHEMA_VERSION", "SqliteLedger"]
 
 SCHEMA_VERSION = 1
-MAX_INPUTS = 2**31  # per charge; keeps n * price far from integer overflow
-MAX_KEY_LEN = 200
-MAX_ACCOUNT_LEN = 200
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (
@@ -100,6 +109,16 @@ def _usage(row: tuple[int, str, str]) -> Usage:
     return build_usage(_policy(policy), used, json.loads(spend))
 
 
+def _read(conn: sqlite3.Connection, account: str) -> AccountState | None:
+    row = conn.execute(_ROW, (account,)).fetchone()
+    return None if row is None else AccountState(_policy(row[2]), _usage(row))
+
+
+def _charged(row: tuple[int, str, str, int]) -> Charge:
+    # The cost as the charging statement computed it: what was actually added.
+    return Charge(charged=row[3], usage=_usage(row[:3]))
+
+
 def _paths(model: str) -> dict[str, str]:
     # check_model_id forbids quotes and backslashes, so the quoted labels are exact.
     return {
@@ -107,20 +126,6 @@ def _paths(model: str) -> dict[str, str]:
         "cap": f'$.per_model."{model}"',
         "spend": f'$."{model}"',
     }
-
-
-def _check_name(value: Any, what: str, max_len: int) -> str:
-    if not isinstance(value, str) or not value or len(value) > max_len:
-        raise ValueError(
-            f"{what} must be a non-empty str of at most {max_len} characters, got {value!r}"
-        )
-    return value
-
-
-def _check_count(value: Any, what: str, minimum: int, maximum: int) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or not minimum <= value <= maximum:
-        raise ValueError(f"{what} must be an int between {minimum} and {maximum}, got {value!r}")
-    return value
 
 
 class SqliteLedger(Ledger):
@@ -136,8 +141,13 @@ class SqliteLedger(Ledger):
             a retry, which then answers without paying again.
     """
 
-    def __init__(self, path: str | os.PathLike[str] | None, *, busy_timeout: float = 30.0,
-                 pending_ttl: float = 300.0):
+    def __init__(
+        self,
+        path: str | os.PathLike[str] | None,
+        *,
+        busy_timeout: float = 30.0,
+        pending_ttl: float = DEFAULT_PENDING_TTL,
+    ):
         self.path = None if path is None else str(path)
         self.pending_ttl = float(pending_ttl)
         if self.path is None:
@@ -147,10 +157,33 @@ class SqliteLedger(Ledger):
             self._conns = FileConnections(self.path, busy_timeout)
         self._init_schema()
 
+    @classmethod
+    def from_url(cls, url: str, **options: Any) -> SqliteLedger:
+        """``sqlite:///abs/path.db`` (a file), ``sqlite:///:memory:`` or ``sqlite://`` (memory).
+
+        SQLAlchemy's ``sqlite:////abs/x.db`` is read as ``/abs/x.db`` too, and
+        ``sqlite://rel/x.db`` as ``rel/x.db``, relative to the working directory.
+        """
+        rest = url.partition("://")[2]
+        if "?" in rest:
+            raise ValueError(
+                f"query parameters are not supported in {url!r}; pass options as keyword arguments"
+            )
+        if rest in ("", "/:memory:", ":memory:"):
+            return cls(None, **options)
+        if rest.startswith("//"):
+            rest = "/" + rest.lstrip("/")
+        return cls(rest, **options)
+
+    @classmethod
+    def suite_urls(cls) -> dict[str, SuiteURL]:
+        return {
+            "file": SuiteURL("sqlite://{tmp}/ledger.db", multiprocess=True),
+            "memory": SuiteURL("sqlite:///:memory:"),
+        }
+
     def __repr__(self) -> str:
         return f"SqliteLedger({self.path or ':memory:'!r})"
-
-    # -- setup ---------------------------------------------------------------
 
     def _init_schema(self) -> None:
         with self._conns.connection() as conn:
@@ -172,12 +205,12 @@ class SqliteLedger(Ledger):
                         f"this version of mlrange reads version {SCHEMA_VERSION}"
                     )
 
-    # -- accounts ------------------------------------------------------------
+    def close(self) -> None:
+        self._conns.close()
 
-    def open_account(self, account: str, policy: BudgetPolicy) -> None:
-        _check_name(account, "account", MAX_ACCOUNT_LEN)
-        if not isinstance(policy, BudgetPolicy):
-            raise ValueError(f"policy must be a BudgetPolicy, got {type(policy).__name__}")
+    # -- the atomic steps ----------------------------------------------------
+
+    def _open_account(self, account: str, policy: BudgetPolicy) -> None:
         args = {
             "account": account,
             "budget": policy.budget,
@@ -187,55 +220,26 @@ class SqliteLedger(Ledger):
         with self._conns.connection() as conn:
             conn.execute(_OPEN, args)
 
-    def policy(self, account: str) -> BudgetPolicy:
+    def _account(self, account: str) -> AccountState | None:
         with self._conns.connection() as conn:
-            row = conn.execute(
-                "SELECT policy FROM accounts WHERE account = ?", (account,)
-            ).fetchone()
-        if row is None:
-            raise UnknownAccount(account)
-        return _policy(row[0])
+            return _read(conn, account)
 
-    def usage(self, account: str) -> Usage:
+    def _accounts(self) -> list[str]:
         with self._conns.connection() as conn:
-            row = conn.execute(_ROW, (account,)).fetchone()
-        if row is None:
-            raise UnknownAccount(account)
-        return _usage(row)
+            return [r[0] for r in conn.execute("SELECT account FROM accounts")]
 
-    def accounts(self) -> list[str]:
-        with self._conns.connection() as conn:
-            return [r[0] for r in conn.execute("SELECT account FROM accounts ORDER BY account")]
-
-    # -- charging ------------------------------------------------------------
-
-    def charge(self, account: str, n_inputs: int, model: str,
-               idempotency_key: str | None = None) -> Charge:
-        _check_count(n_inputs, "n_inputs", 1, MAX_INPUTS)
-        check_model_id(model)
+    def _charge(self, account: str, n_inputs: int, model: str) -> Charge | Refused:
         args = {"account": account, "n": n_inputs, **_paths(model)}
-        if idempotency_key is None:
-            return self._charge_plain(args, model)
-        _check_name(idempotency_key, "idempotency_key", MAX_KEY_LEN)
-        return self._charge_idempotent(args, model, idempotency_key)
-
-    def _charge_plain(self, args: dict[str, Any], model: str) -> Charge:
         with self._conns.connection() as conn:
-            # A refusal is diagnosed with a second read; if the account changed in
-            # between (a refund, a raised budget) so that nothing is exceeded, try again.
-            for _ in range(8):
-                # fetchall() steps the statement to its end, which commits it.
-                rows = conn.execute(_CHARGE, args).fetchall()
-                if rows:
-                    return self._charged(rows[0])
-                row = conn.execute(_ROW, (args["account"],)).fetchone()
-                refusal = self._refusal(row, args["account"], model, args["n"])
-                if refusal is not None:
-                    raise refusal
-        raise BudgetError(f"charge to {args['account']!r} kept racing with concurrent changes")
+            # fetchall() steps the statement to its end, which commits it.
+            rows = conn.execute(_CHARGE, args).fetchall()
+            # A refusal is read by a second statement: the account may have changed since.
+            return _charged(rows[0]) if rows else Refused(_read(conn, account))
 
-    def _charge_idempotent(self, args: dict[str, Any], model: str, key: str) -> Charge:
-        account, n = args["account"], args["n"]
+    def _charge_idempotent(
+        self, account: str, n_inputs: int, model: str, key: str
+    ) -> Charge | Refused:
+        args = {"account": account, "n": n_inputs, **_paths(model)}
         now = time.time()
         with self._conns.connection() as conn, immediate(conn):
             seen = conn.execute(
@@ -244,114 +248,53 @@ class SqliteLedger(Ledger):
                 (account, key),
             ).fetchone()
             if seen is not None:
-                return self._replay(conn, account, key, model, n, seen, now)
+                seen_model, seen_n, state, result, updated = seen
+                record = KeyRecord(
+                    seen_model, seen_n, bytes(result) if state == "done" else None, updated
+                )
+                usage = _usage(conn.execute(_ROW, (account,)).fetchone())
+                charge = self._reuse_key(account, key, model, n_inputs, record, usage, now)
+                if not charge.replayed:  # a stale pending key: take it over
+                    conn.execute(
+                        "UPDATE idempotency SET updated = ? WHERE account = ? AND key = ?",
+                        (now, account, key),
+                    )
+                return charge
             rows = conn.execute(_CHARGE, args).fetchall()
             if not rows:
-                # Inside the transaction nothing can change, so a refusal is certain.
-                row = conn.execute(_ROW, (account,)).fetchone()
-                raise self._refusal(row, account, model, n) or BudgetError("inconsistent refusal")
-            charge = self._charged(rows[0])
+                return Refused(_read(conn, account))  # same transaction: the refusal is certain
+            charge = _charged(rows[0])
             conn.execute(
                 "INSERT INTO idempotency "
                 "(account, key, model, n_inputs, charged, state, created, updated) "
                 "VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)",
-                (account, key, model, n, charge.charged, now, now),
+                (account, key, model, n_inputs, charge.charged, now, now),
             )
             return charge
 
-    def _replay(self, conn: sqlite3.Connection, account: str, key: str, model: str, n: int,
-                seen: tuple[Any, ...], now: float) -> Charge:
-        seen_model, seen_n, state, result, updated = seen
-        if (seen_model, seen_n) != (model, n):
-            raise IdempotencyConflict(
-                account, key, "mismatch",
-                f"idempotency key {key!r} was used for {seen_n} input(s) to {seen_model!r}, "
-                f"not {n} input(s) to {model!r}",
-            )
-        usage = _usage(conn.execute(_ROW, (account,)).fetchone())
-        if state == "done":
-            return Charge(charged=0, usage=usage, replayed=True, result=bytes(result))
-        if now - updated < self.pending_ttl:
-            raise IdempotencyConflict(
-                account, key, "pending",
-                f"a request with idempotency key {key!r} is still being answered; retry later",
-            )
-        # The earlier attempt paid but never stored its answer (its worker likely
-        # died): this retry takes the key over and answers without paying again.
-        conn.execute(
-            "UPDATE idempotency SET updated = ? WHERE account = ? AND key = ?", (now, account, key)
-        )
-        return Charge(charged=0, usage=usage)
-
-    @staticmethod
-    def _charged(row: tuple[int, str, str, int]) -> Charge:
-        # The cost as the charging statement computed it: what was actually added.
-        return Charge(charged=row[3], usage=_usage(row[:3]))
-
-    @staticmethod
-    def _refusal(row: tuple[int, str, str] | None, account: str, model: str,
-                 n: int) -> BudgetError | None:
-        """Why a charge was refused, or None if nothing is exceeded (any more)."""
-        if row is None:
-            return UnknownAccount(account)
-        usage = _usage(row)
-        policy = _policy(row[2])
-        cost = policy.cost(model, n)
-        if usage.used + cost > usage.budget:
-            return BudgetExceeded(usage, cost, model, "budget")
-        cap = policy.per_model.get(model)
-        if cap is not None and usage.per_model[model]["used"] + cost > cap:
-            return BudgetExceeded(usage, cost, model, "model")
-        return None
-
-    def store_result(self, account: str, idempotency_key: str, result: bytes) -> None:
-        if not isinstance(result, (bytes, bytearray, memoryview)):
-            raise ValueError(f"result must be bytes, got {type(result).__name__}")
+    def _store_result(self, account: str, key: str, result: bytes) -> bool:
         with self._conns.connection() as conn:
             done = conn.execute(
                 "UPDATE idempotency SET state = 'done', result = ?, updated = ? "
                 "WHERE account = ? AND key = ? AND state = 'pending' RETURNING 1",
-                (bytes(result), time.time(), account, idempotency_key),
+                (result, time.time(), account, key),
             ).fetchall()
             if done:
-                return
-            row = conn.execute(
-                "SELECT state FROM idempotency WHERE account = ? AND key = ?",
-                (account, idempotency_key),
-            ).fetchone()
-            if row is not None:
-                return  # already stored (by a slow first attempt): the first answer stands
-            known = conn.execute("SELECT 1 FROM accounts WHERE account = ?", (account,))
-            if known.fetchone() is None:
-                raise UnknownAccount(account)
-        raise IdempotencyConflict(
-            account, idempotency_key, "unknown",
-            f"no charge is recorded under idempotency key {idempotency_key!r} "
-            "(never charged, or refunded)",
-        )
+                return True
+            # Already stored (by a slow first attempt): the first answer stands.
+            known = conn.execute(
+                "SELECT 1 FROM idempotency WHERE account = ? AND key = ?", (account, key)
+            )
+            return known.fetchone() is not None
 
-    def refund(self, account: str, amount: int, model: str,
-               idempotency_key: str | None = None) -> Usage:
-        _check_count(amount, "amount", 0, 2**62)
-        check_model_id(model)
+    def _refund(self, account: str, amount: int, model: str, key: str | None) -> Usage | Refused:
         args = {"account": account, "amount": amount, **_paths(model)}
         with self._conns.connection() as conn, immediate(conn):
             rows = conn.execute(_REFUND, args).fetchall()
             if not rows:
-                row = conn.execute(_ROW, (account,)).fetchone()
-                if row is None:
-                    raise UnknownAccount(account)
-                spent = _usage(row).per_model.get(model, {}).get("used", 0)
-                raise ValueError(
-                    f"cannot refund {amount} units to {account!r}: "
-                    f"only {spent} were charged for {model!r}"
-                )
-            if idempotency_key is not None:
+                return Refused(_read(conn, account))
+            if key is not None:
                 conn.execute(
-                    "DELETE FROM idempotency WHERE account = ? AND key = ?",
-                    (account, idempotency_key),
+                    "DELETE FROM idempotency WHERE account = ? AND key = ?", (account, key)
                 )
             return _usage(rows[0])
-
-    def close(self) -> None:
-        self._conns.close()

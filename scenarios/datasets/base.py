@@ -119,8 +119,7 @@ class Dataset:
                 raise ValueError(f"boolean mask must have shape ({len(self)},)")
             idx = np.flatnonzero(idx)
         idx = idx.astype(np.int64, copy=False).reshape(-1)
-        n = len(self)
-        meta = {k: (v[idx] if is_per_sample(v, n) else v) for k, v in self.meta.items()}
+        meta = {**self.meta, **{k: v[idx] for k, v in self.per_sample_meta().items()}}
         meta["parent_hash"] = self.content_hash
         return Dataset(
             name=self.name,

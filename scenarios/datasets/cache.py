@@ -100,7 +100,7 @@ def load(path: Path) -> Dataset | None:
             meta = dict(header["meta"])
             for k in z.files:
                 if k.startswith(_META_PREFIX):
-                    meta[k[len(_META_PREFIX):]] = z[k]
+                    meta[k[len(_META_PREFIX) :]] = z[k]
             return Dataset(
                 name=header["name"],
                 x=z["x"],

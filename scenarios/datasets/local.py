@@ -100,8 +100,11 @@ def load_cifar10(path: str | os.PathLike, train: bool = True) -> Dataset:
         labels = np.asarray(tv.targets, np.int64)
         classes, verified = list(tv.classes), True
     except RuntimeError as e:  # "Dataset not found or corrupted"
-        warnings.warn(f"torchvision rejected {root / CIFAR10_DIR} ({e}); reading the pickles "
-                      "directly without md5 verification", stacklevel=2)
+        warnings.warn(
+            f"torchvision rejected {root / CIFAR10_DIR} ({e}); reading the pickles "
+            "directly without md5 verification",
+            stacklevel=2,
+        )
         data, labels, classes = _read_cifar_pickles(root, train)
         verified = False
     return Dataset(

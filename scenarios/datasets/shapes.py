@@ -217,7 +217,9 @@ def _background_neon(rng: np.random.Generator, m: int) -> Arr:
 
 def _background_sketch(rng: np.random.Generator, m: int) -> Arr:
     """Family C: off-white paper with grain, sometimes faint ruled lines."""
-    paper = hsv_to_rgb(_unif(rng, 0.08, 0.16, m), _unif(rng, 0.02, 0.15, m), _unif(rng, 0.82, 0.98, m))
+    paper = hsv_to_rgb(
+        _unif(rng, 0.08, 0.16, m), _unif(rng, 0.02, 0.15, m), _unif(rng, 0.82, 0.98, m)
+    )
     bg = paper[:, :, None, None] * np.ones((1, 1, SIZE, SIZE), np.float32)
     grain = rng.standard_normal((m, SIZE, SIZE)).astype(np.float32) * 0.02
     grain += 0.02 * value_noise(rng, m, 8)
@@ -239,9 +241,7 @@ def _shape_distance(kinds: Arr, u: Arr, v: Arr) -> Arr:
     d = np.full(u.shape, 1e3, np.float32)
     for k in np.unique(kinds):
         sel = kinds == k
-        fn: Callable[[Arr, Arr], Arr] = (
-            sdf.segment if k == sdf.LINE else sdf.CLASS_SDFS[int(k)][1]
-        )
+        fn: Callable[[Arr, Arr], Arr] = sdf.segment if k == sdf.LINE else sdf.CLASS_SDFS[int(k)][1]
         d[sel] = fn(u[sel], v[sel])
     return d
 
@@ -379,9 +379,7 @@ def _contrast(rng: np.random.Generator, color: Arr, bg_lum: Arr) -> Arr:
     return np.where(keep[:, None], color, scaled).astype(np.float32)
 
 
-def _sample_main(
-    rng: np.random.Generator, labels: Arr, style: str, bg_lum: Arr
-) -> dict[str, Arr]:
+def _sample_main(rng: np.random.Generator, labels: Arr, style: str, bg_lum: Arr) -> dict[str, Arr]:
     m = len(labels)
     comp = COMPOSITION[style]
     r = _unif(rng, *comp["radius"], m)

@@ -56,7 +56,12 @@ KEYWORDS: tuple[str, ...] = tuple(
 assert len(KEYWORDS) == 200 and len(set(KEYWORDS)) == 200, len(KEYWORDS)
 
 # Emotions that borrow each other's words (anger <-> fear, sadness <-> fear, ...).
-_NEIGHBOURS = {"joy": (), "anger": ("fear", "sadness"), "sadness": ("fear",), "fear": ("sadness", "anger")}
+_NEIGHBOURS = {
+    "joy": (),
+    "anger": ("fear", "sadness"),
+    "sadness": ("fear",),
+    "fear": ("sadness", "anger"),
+}
 
 
 def _word_weights(rng: np.random.Generator) -> np.ndarray:

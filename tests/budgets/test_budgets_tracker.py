@@ -33,9 +33,8 @@ def test_unlimited_budget():
 
 def test_reservation_context_manager():
     b = Budget(10)
-    with pytest.raises(RuntimeError, match="boom"):
-        with b.reserve(7):
-            raise RuntimeError("boom")
+    with pytest.raises(RuntimeError, match="boom"), b.reserve(7):
+        raise RuntimeError("boom")
     assert (b.spent, b.reserved) == (0, 0)  # released on the exception
     with b.reserve(3) as r:
         r.commit(2)  # the server charged less (e.g. a cached answer)
@@ -116,14 +115,17 @@ def test_phases_nested_and_timeline():
     assert b.by_phase == {UNPHASED: 1, "recon": 7, "extract": 7, "idle": 0}
     tl = b.timeline
     assert [(e.phase, e.charged, e.spent) for e in tl] == [
-        (UNPHASED, 1, 1), ("recon", 2, 3), ("extract", 3, 6), ("recon", 5, 11), ("extract", 4, 15),
+        (UNPHASED, 1, 1),
+        ("recon", 2, 3),
+        ("extract", 3, 6),
+        ("recon", 5, 11),
+        ("extract", 4, 15),
     ]
     assert all(tl[i].t <= tl[i + 1].t for i in range(len(tl) - 1))
-    t, phase, charged, spent = tl[0]  # plain tuples too
+    _t, phase, charged, spent = tl[0]  # plain tuples too
     assert (phase, charged, spent) == (UNPHASED, 1, 1)
-    with pytest.raises(ValueError):
-        with b.phase(""):
-            pass
+    with pytest.raises(ValueError), b.phase(""):
+        pass
 
 
 def test_phases_from_threads():

@@ -53,8 +53,14 @@ def report(tmp_path_factory):
 def test_report_files(report):
     out = report.parent
     md = report.read_text()
-    for section in ("## Victims", "## Output policies", "## Model extraction", "### Where the queries went",
-                    "## Membership inference", "## Refused runs"):
+    for section in (
+        "## Victims",
+        "## Output policies",
+        "## Model extraction",
+        "### Where the queries went",
+        "## Membership inference",
+        "## Refused runs",
+    ):
         assert section in md
     assert (out / "fidelity_vs_queries_tiny-digits.png").stat().st_size > 5000
     assert (out / "roc_tiny-digits.png").stat().st_size > 5000
@@ -77,8 +83,14 @@ def test_results_are_scored_and_honest(report):
         assert g["queries"] == g["server_used"] == 200 and 0.5 <= g["metrics"]["auc"] <= 1.0
         assert g["metrics"]["n_members"] == g["metrics"]["n_non_members"] == 100
     refused = runs[("lira-under-label", 0)]
-    assert refused["status"] == "refused" and refused["server_used"] == 0 and "label" in refused["reason"]
-    assert len(res["tour"]["rows"]) == 7 and all(row["usage"]["used"] == 2 for row in res["tour"]["rows"])
+    assert (
+        refused["status"] == "refused"
+        and refused["server_used"] == 0
+        and "label" in refused["reason"]
+    )
+    assert len(res["tour"]["rows"]) == 7 and all(
+        row["usage"]["used"] == 2 for row in res["tour"]["rows"]
+    )
 
 
 def test_victims_are_reused(report, tmp_path):
@@ -91,7 +103,11 @@ def test_victims_are_reused(report, tmp_path):
     from victim_service.store import ArtifactStore
 
     spec = load(out.parent / "tiny.yaml")
-    again = build_victim(spec.victims[0], ArtifactStore(out.parent / "store"), default_truth_dir(out.parent / "store"))
+    again = build_victim(
+        spec.victims[0],
+        ArtifactStore(out.parent / "store"),
+        default_truth_dir(out.parent / "store"),
+    )
     assert again.reused
     assert np.isin(again.truth.members, again.truth.test).sum() == 0
 

@@ -1,5 +1,6 @@
 """Flask application factory: ``create_app()`` builds one worker's app from the
-environment (gunicorn calls it in every worker after fork) or from a given config."""
+environment (gunicorn calls it in every worker after fork) or from a given config (the
+tests drive that one through Flask's test client)."""
 
 from __future__ import annotations
 
@@ -39,11 +40,17 @@ def create_app(config: ServiceConfig | None = None) -> Flask:
     def _observe(resp):
         endpoint = request.url_rule.rule if request.url_rule else "unmatched"
         metrics.REQUESTS.labels(endpoint, str(resp.status_code)).inc()
-        metrics.LATENCY.labels(endpoint).observe(time.perf_counter() - g.get("t0", time.perf_counter()))
+        metrics.LATENCY.labels(endpoint).observe(
+            time.perf_counter() - g.get("t0", time.perf_counter())
+        )
         return resp
 
-    print(f"{READY_LINE} pid={os.getpid()} models={','.join(sorted(app.extensions['mlrange'].predictors))}",
-          file=sys.stderr, flush=True)
+    print(
+        f"{READY_LINE} pid={os.getpid()} "
+        f"models={','.join(sorted(app.extensions['mlrange'].predictors))}",
+        file=sys.stderr,
+        flush=True,
+    )
     return app
 
 
@@ -52,6 +59,8 @@ def _install_rate_limit(app: Flask, limit: str) -> None:
     limit across workers needs the Redis storage (a later issue)."""
     from flask_limiter import Limiter
 
-    limiter = Limiter(key_func=rate_limit_key, app=app, storage_uri="memory://", headers_enabled=True)
+    limiter = Limiter(
+        key_func=rate_limit_key, app=app, storage_uri="memory://", headers_enabled=True
+    )
     view = "models.predict"
     app.view_functions[view] = limiter.limit(limit)(app.view_functions[view])

@@ -1,7 +1,9 @@
-"""Bearer-token checks for attacker keys and for the separate admin token."""
+"""Bearer-token checks: ``key_required`` for the prediction API's views, ``require_admin``
+for the admin blueprint (a ``before_request``), so no view can forget them."""
 
 from __future__ import annotations
 
+import functools
 import hmac
 
 from flask import request
@@ -17,7 +19,7 @@ def bearer() -> str | None:
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
-def require_key() -> ApiKey:
+def _authenticate() -> ApiKey:
     token = bearer()
     if token is None:
         raise Problem(401, "send 'Authorization: Bearer <api key>'")
@@ -27,10 +29,23 @@ def require_key() -> ApiKey:
     return key
 
 
+def key_required(view):
+    """Authenticate the request's API key (401 otherwise) and pass it to ``view`` as its
+    first argument, before the URL's arguments."""
+
+    @functools.wraps(view)
+    def with_key(*args, **kwargs):
+        return view(_authenticate(), *args, **kwargs)
+
+    return with_key
+
+
 def require_admin() -> None:
     expected = runtime().config.admin_token
     if not expected:
-        raise Problem(403, "admin endpoints are disabled: the service was started without MLRANGE_ADMIN_TOKEN")
+        raise Problem(
+            403, "admin endpoints are disabled: the service was started without MLRANGE_ADMIN_TOKEN"
+        )
     token = bearer() or ""
     if not hmac.compare_digest(token.encode(), expected.encode()):
         raise Problem(401, "admin endpoints need 'Authorization: Bearer $MLRANGE_ADMIN_TOKEN'")
@@ -40,4 +55,6 @@ def rate_limit_key() -> str:
     """Rate limits count per key id (the id part of the token needs no database read)."""
     token = bearer() or ""
     parts = token.split("_", 2)
-    return f"key:{parts[1]}" if len(parts) == 3 and parts[0] == "mlr" else f"addr:{request.remote_addr}"
+    if len(parts) == 3 and parts[0] == "mlr":
+        return f"key:{parts[1]}"
+    return f"addr:{request.remote_addr}"

@@ -10,7 +10,13 @@ from __future__ import annotations
 
 import os
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+)
 
 _MP = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
 
@@ -19,15 +25,21 @@ INPUTS = Counter("mlrange_inputs_answered_total", "Inputs (queries) answered", [
 CHARGED = Counter("mlrange_units_charged_total", "Budget units charged", ["model"])
 REFUSED = Counter("mlrange_budget_refusals_total", "Requests refused with 402", ["model"])
 LATENCY = Histogram(
-    "mlrange_request_seconds", "Request latency", ["endpoint"],
+    "mlrange_request_seconds",
+    "Request latency",
+    ["endpoint"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
 METERING = Histogram(
-    "mlrange_metering_seconds", "Time spent in the ledger per request (check-and-charge, result store)", ["model"],
+    "mlrange_metering_seconds",
+    "Time spent in the ledger per request (check-and-charge, result store)",
+    ["model"],
     buckets=(0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 1),
 )
 INFERENCE = Histogram(
-    "mlrange_inference_seconds", "Model forward time per request", ["model"],
+    "mlrange_inference_seconds",
+    "Model forward time per request",
+    ["model"],
     buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
 )
 

@@ -37,8 +37,14 @@ class Problem(Exception):
 
 def problem_response(status: int, detail: str, headers: dict | None = None, **extra) -> Response:
     slug, title = TITLES.get(status, ("error", "Error"))
-    body = {"type": f"/problems/{slug}", "title": title, "status": status, "detail": detail,
-            "instance": request.path if request else None, **extra}
+    body = {
+        "type": f"/problems/{slug}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": request.path if request else None,
+        **extra,
+    }
     resp = Response(json.dumps(body), status=status, mimetype=PROBLEM_JSON)
     for k, v in (headers or {}).items():
         resp.headers[k] = v
@@ -58,10 +64,14 @@ def install(app: Flask) -> None:
         headers = {k: v for k, v in headers.items() if k.lower() in ("retry-after",)}
         detail = e.description or TITLES.get(e.code, ("", ""))[1]
         if e.code == 413:
-            detail = f"request body larger than the {app.config.get('MAX_CONTENT_LENGTH')} bytes allowed"
+            detail = (
+                f"request body larger than the {app.config.get('MAX_CONTENT_LENGTH')} bytes allowed"
+            )
         return problem_response(e.code or 500, detail, headers)
 
     @app.errorhandler(Exception)
     def _unexpected(e: Exception):
         log.exception("unhandled error on %s", request.path)
-        return problem_response(500, "the server failed to answer; nothing was charged for this request")
+        return problem_response(
+            500, "the server failed to answer; nothing was charged for this request"
+        )

@@ -1,4 +1,7 @@
-"""Operator endpoints (separate admin token): issue, list, inspect and revoke keys."""
+"""Operator endpoints (separate admin token): issue, list, inspect and revoke keys.
+
+The token is checked once for the whole blueprint, before any of its views runs;
+victim_service.admin_client is the Python client of these endpoints."""
 
 from __future__ import annotations
 
@@ -7,13 +10,13 @@ from flask import Blueprint, jsonify, request
 from budgets.errors import UnknownAccount
 
 from ..accounts import issue_key
-from ..policies import PolicyError
 from .auth import require_admin
 from .problems import Problem
 from .routes_models import usage_dict
 from .runtime import runtime
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+bp.before_request(require_admin)
 
 
 def _json_body() -> dict:
@@ -27,7 +30,6 @@ def _json_body() -> dict:
 
 @bp.post("/keys")
 def create_key():
-    require_admin()
     body = _json_body()
     unknown = set(body) - {"budget", "models", "policy", "label", "per_model"}
     if unknown:
@@ -35,26 +37,37 @@ def create_key():
     budget, models = body.get("budget"), body.get("models")
     if not isinstance(budget, int) or isinstance(budget, bool) or budget < 0:
         raise Problem(422, "'budget' must be a non-negative integer (queries)")
-    if models is not None and not (isinstance(models, list) and all(isinstance(m, str) for m in models)):
+    if models is not None and not (
+        isinstance(models, list) and all(isinstance(m, str) for m in models)
+    ):
         raise Problem(422, "'models' must be a list of model ids")
     policy = body.get("policy")
     if policy is not None and not isinstance(policy, str):
         raise Problem(422, "'policy' must be a string such as 'top1' or 'round:2'")
     per_model = body.get("per_model") or {}
-    if not isinstance(per_model, dict) or not all(isinstance(v, int) and v >= 0 for v in per_model.values()):
+    if not isinstance(per_model, dict) or not all(
+        isinstance(v, int) and v >= 0 for v in per_model.values()
+    ):
         raise Problem(422, "'per_model' must map model ids to non-negative integers")
     rt = runtime()
     try:
-        token, key = issue_key(rt.keys, rt.ledger, rt.cards, budget, models, policy,
-                               str(body.get("label", "")), per_model)
-    except (ValueError, PolicyError) as e:
+        token, key = issue_key(
+            rt.keys,
+            rt.ledger,
+            rt.cards,
+            budget,
+            models,
+            policy,
+            str(body.get("label", "")),
+            per_model,
+        )
+    except ValueError as e:  # tasks.PolicyError included
         raise Problem(422, str(e)) from None
     return jsonify({"key": token, **key.to_dict(), "budget": budget}), 201
 
 
 @bp.get("/keys")
 def list_keys():
-    require_admin()
     rt = runtime()
     out = []
     for key in rt.keys.list():
@@ -68,7 +81,6 @@ def list_keys():
 
 @bp.get("/keys/<key_id>")
 def get_key(key_id: str):
-    require_admin()
     rt = runtime()
     key = rt.keys.get(key_id)
     if key is None:
@@ -79,7 +91,6 @@ def get_key(key_id: str):
 
 @bp.delete("/keys/<key_id>")
 def revoke_key(key_id: str):
-    require_admin()
     if not runtime().keys.revoke(key_id):
         raise Problem(404, f"no key {key_id!r}")
     return jsonify({"id": key_id, "revoked": True})

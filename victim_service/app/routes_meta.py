@@ -16,7 +16,14 @@ bp = Blueprint("meta", __name__)
 @bp.get("/healthz")
 def healthz():
     rt = runtime()
-    return jsonify({"status": "ok", "pid": os.getpid(), "models": sorted(rt.predictors), "metering": rt.config.metering})
+    return jsonify(
+        {
+            "status": "ok",
+            "pid": os.getpid(),
+            "models": sorted(rt.predictors),
+            "metering": rt.config.metering,
+        }
+    )
 
 
 @bp.get("/metrics")

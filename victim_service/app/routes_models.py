@@ -1,4 +1,8 @@
-"""The prediction API: model listing, batch predict, usage."""
+"""The prediction API: model listing, batch predict, usage.
+
+Predict is shared by every task: decode and validate the batch, charge it, then let the
+model's task (victim_service.tasks) run the model and encode its answer fields.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +14,9 @@ from flask import Blueprint, Response, jsonify, request
 from budgets.errors import BudgetExceeded, IdempotencyConflict, UnknownAccount
 from budgets.ledger import Usage
 
+from ..keys import ApiKey
 from . import metrics
-from .auth import require_key
+from .auth import key_required
 from .decoding import read_body, validate
 from .problems import Problem
 from .runtime import runtime
@@ -22,13 +27,20 @@ bp = Blueprint("models", __name__)
 def usage_dict(usage: Usage | None, charged: int) -> dict:
     if usage is None:  # unmetered benchmark mode
         return {"charged": charged, "used": None, "budget": None, "remaining": None}
-    return {"charged": charged, "used": usage.used, "budget": usage.budget, "remaining": usage.remaining}
+    return {
+        "charged": charged,
+        "used": usage.used,
+        "budget": usage.budget,
+        "remaining": usage.remaining,
+    }
 
 
 def _model(model_id: str, key):
     rt = runtime()
     if model_id not in rt.predictors:
-        raise Problem(404, f"no model {model_id!r}; GET /v1/models lists the models this key may use")
+        raise Problem(
+            404, f"no model {model_id!r}; GET /v1/models lists the models this key may use"
+        )
     if not key.allows(model_id):
         raise Problem(403, f"this key may not query model {model_id!r}")
     return rt.predictors[model_id]
@@ -37,40 +49,44 @@ def _model(model_id: str, key):
 def _describe(model_id: str, key) -> dict:
     rt = runtime()
     card = rt.predictors[model_id].card
-    return {**card.public(), "output_policy": rt.policy_for(key, model_id).describe(),
-            "price_per_query": card.serving.price}
+    return {
+        **card.public(),
+        "output_policy": rt.policy_for(key, model_id).describe(),
+        "price_per_query": card.serving.price,
+    }
 
 
 @bp.get("/v1/models")
-def list_models():
-    key = require_key()
+@key_required
+def list_models(key: ApiKey):
     rt = runtime()
     return jsonify({"models": [_describe(m, key) for m in rt.predictors if key.allows(m)]})
 
 
 @bp.get("/v1/models/<model_id>")
-def get_model(model_id: str):
-    key = require_key()
+@key_required
+def get_model(key: ApiKey, model_id: str):
     _model(model_id, key)
     return jsonify(_describe(model_id, key))
 
 
 @bp.get("/v1/usage")
-def get_usage():
-    key = require_key()
+@key_required
+def get_usage(key: ApiKey):
     rt = runtime()
     try:
         usage = rt.ledger.usage(key.id)
     except UnknownAccount:
         raise Problem(401, "this key has no budget account") from None
-    return jsonify({"key": key.id, **usage_dict(usage, 0), "per_model": usage.per_model})
+    return jsonify({"key": key.id, "charged": 0, **usage.to_dict()})
 
 
 @bp.post("/v1/models/<model_id>/predict")
-def predict(model_id: str):
+@key_required
+def predict(key: ApiKey, model_id: str):
     rt = runtime()
-    key = require_key()
     predictor = _model(model_id, key)
+    task = rt.task(model_id)
     arr, idem = read_body(request, rt.config.max_batch)
     x = validate(arr, predictor.card.input_spec, rt.config.max_batch)
     policy = rt.policy_for(key, model_id)
@@ -83,9 +99,13 @@ def predict(model_id: str):
             charge = rt.ledger.charge(key.id, n, model_id, idempotency_key=idem)
         except BudgetExceeded as e:
             metrics.REFUSED.labels(model_id).inc()
-            raise Problem(402, f"this batch of {n} inputs costs {e.requested} units but the key has "
-                               f"{e.usage.remaining} left; nothing was charged",
-                          usage=usage_dict(e.usage, 0), requested=e.requested) from None
+            raise Problem(
+                402,
+                f"this batch of {n} inputs costs {e.requested} units but the key "
+                f"has {e.usage.remaining} left; nothing was charged",
+                usage=usage_dict(e.usage, 0),
+                requested=e.requested,
+            ) from None
         except IdempotencyConflict as e:
             raise Problem(409, f"idempotency key conflict: {e}") from None
         except UnknownAccount:
@@ -95,22 +115,26 @@ def predict(model_id: str):
         if charge.replayed:
             # Same idempotency key as an answered request: the stored answer, free.
             body = json.loads(charge.result)
-            body["usage"] = usage_dict(charge.usage, 0)
+            body["usage"] = charge.to_dict()
             body["replayed"] = True
             return Response(json.dumps(body), mimetype="application/json")
 
     t0 = time.perf_counter()
     try:
-        probs = predictor.predict_proba(x)
-    except Exception:
+        output = task.infer(predictor, x, policy)
+    except Exception:  # noqa: BLE001 - whatever broke, the client is refunded and told
         if charge is not None:
             rt.ledger.refund(key.id, charge.charged, model_id, idempotency_key=idem)
         raise Problem(503, "inference failed; the charge for this request was refunded") from None
     metrics.INFERENCE.labels(model_id).observe(time.perf_counter() - t0)
 
     charged = charge.charged if charge else n * predictor.card.serving.price
-    body = {"model": model_id, "policy": str(policy), **policy.apply(probs, rt.rng),
-            "usage": usage_dict(charge.usage if charge else None, charged)}
+    body = {
+        "model": model_id,
+        "policy": str(policy),
+        **task.encode(output, policy, rt.rng),
+        "usage": charge.to_dict() if charge else usage_dict(None, charged),
+    }
     raw = json.dumps(body)
     if idem and charge is not None:
         t_meter = time.perf_counter()

@@ -10,10 +10,9 @@ from flask import current_app
 
 from budgets.ledger import Ledger, open_ledger
 
+from .. import tasks
 from ..config import ServiceConfig
 from ..keys import ApiKey, KeyStore
-from ..policies import OutputPolicy
-from ..predictors import Predictor
 from ..store import ArtifactStore
 
 log = logging.getLogger(__name__)
@@ -27,22 +26,28 @@ class Runtime:
         missing = [m for m in ids if m not in self.store]
         if missing:
             raise RuntimeError(f"models {missing} are not in the store {config.store}")
-        self.predictors: dict[str, Predictor] = {m: self.store.load(m) for m in ids}
+        self.predictors: dict[str, tasks.Predictor] = {m: self.store.load(m) for m in ids}
         self.keys = KeyStore(config.keys_path)
         self.ledger: Ledger = open_ledger(config.ledger_url)
-        self.rng = np.random.default_rng(int.from_bytes(os.urandom(8), "little"))  # noise policy draws
-        self._policies: dict[str, OutputPolicy] = {}
+        self.rng = np.random.default_rng(int.from_bytes(os.urandom(8), "little"))  # noise draws
+        self._policies: dict[tuple[str, str], tasks.Policy] = {}
         log.info("worker %d hosts %s", os.getpid(), ", ".join(ids) or "no models")
 
     @property
     def cards(self):
         return {m: p.card for m, p in self.predictors.items()}
 
-    def policy_for(self, key: ApiKey, model_id: str) -> OutputPolicy:
-        text = key.policy or self.predictors[model_id].card.serving.policy
-        if text not in self._policies:
-            self._policies[text] = OutputPolicy.parse(text)
-        return self._policies[text]
+    def task(self, model_id: str) -> tasks.Task:
+        return tasks.get(self.predictors[model_id].card.task)
+
+    def policy_for(self, key: ApiKey, model_id: str) -> tasks.Policy:
+        """The key's override, else the model's default, parsed by the model's task (once
+        per task and text: policies are immutable)."""
+        card = self.predictors[model_id].card
+        cache_key = (card.task, key.policy or card.serving.policy)
+        if cache_key not in self._policies:
+            self._policies[cache_key] = tasks.get(card.task).parse_policy(cache_key[1])
+        return self._policies[cache_key]
 
 
 def runtime() -> Runtime:

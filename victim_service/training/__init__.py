@@ -12,11 +12,12 @@ import numpy as np
 from .. import architectures
 from ..card import Card, ServingSpec
 from ..store import ArtifactStore
+from ..tasks import classification
 from .recipe import DPConfig, Recipe
 from .torch_trainer import TrainResult, train_torch
 from .xgb_trainer import train_xgboost
 
-__all__ = ["DPConfig", "Recipe", "TrainResult", "TrainedVictim", "train_victim", "train_model"]
+__all__ = ["DPConfig", "Recipe", "TrainResult", "TrainedVictim", "train_model", "train_victim"]
 
 
 @dataclass
@@ -48,11 +49,8 @@ def train_model(
     return train_torch(module, x, y, recipe, val=val, progress=progress, desc=desc)
 
 
-def _proba(result: TrainResult, framework: str, card_stub: Card, x: np.ndarray) -> np.ndarray:
-    from ..predictors import TorchPredictor, XGBoostPredictor
-
-    pred = XGBoostPredictor(card_stub, result.model) if framework == "xgboost" else TorchPredictor(card_stub, result.model)
-    return pred.predict_proba(x)
+def _proba(result: TrainResult, card: Card, x: np.ndarray) -> np.ndarray:
+    return classification.wrap(card, result.model).predict_proba(x)
 
 
 def train_victim(
@@ -70,6 +68,8 @@ def train_victim(
     progress: bool = True,
 ) -> TrainedVictim:
     """Train on ``train``, score on ``train``/``test``, and (with a store) save the entry.
+    Training and scoring are a classifier's (the only task registered so far); the card's
+    task comes from the recipe.
 
     ``result.member_indices`` says which rows of ``train`` the model was fitted on; the
     caller (the scenario runner) keeps that as membership ground truth, outside the store.
@@ -84,20 +84,29 @@ def train_victim(
         spec["params"].setdefault("norm", "group")
     card = Card(
         id=model_id,
-        task="classification",
-        input_spec={"shape": list(x.shape[1:]), "dtype": "float32", "min": float(input_range[0]), "max": float(input_range[1])},
+        task=recipe.task,
+        input_spec={
+            "shape": list(x.shape[1:]),
+            "dtype": "float32",
+            "min": float(input_range[0]),
+            "max": float(input_range[1]),
+        },
         class_names=list(class_names),
         architecture=spec,
         framework=framework,
         train_accuracy=0.0,
         test_accuracy=0.0,
-        train_size=int(len(result.member_indices)),
+        train_size=len(result.member_indices),
         data_hash=data_hash,
         seed=recipe.seed,
         recipe=recipe.to_dict(),
-        dp=None if recipe.dp is None else {
-            "epsilon": result.epsilon, "delta": recipe.dp.delta,
-            "noise_multiplier": result.noise_multiplier, "max_grad_norm": recipe.dp.max_grad_norm,
+        dp=None
+        if recipe.dp is None
+        else {
+            "epsilon": result.epsilon,
+            "delta": recipe.dp.delta,
+            "noise_multiplier": result.noise_multiplier,
+            "max_grad_norm": recipe.dp.max_grad_norm,
         },
         training_seconds=round(result.seconds, 3),
         epochs_run=result.epochs_run,
@@ -106,8 +115,10 @@ def train_victim(
         description=description,
     )
     members = result.member_indices
-    card.train_accuracy = float((_proba(result, framework, card, x[members]).argmax(1) == y[members]).mean())
-    card.test_accuracy = float((_proba(result, framework, card, xt).argmax(1) == yt).mean()) if len(xt) else float("nan")
+    card.train_accuracy = float((_proba(result, card, x[members]).argmax(1) == y[members]).mean())
+    card.test_accuracy = (
+        float((_proba(result, card, xt).argmax(1) == yt).mean()) if len(xt) else float("nan")
+    )
     if store is not None:
         store.save(card, result.model)
     return TrainedVictim(card=card, result=result)

@@ -6,7 +6,9 @@ import torch
 import torch.nn.functional as F
 
 
-def random_crop(x: torch.Tensor, pad: int, generator: torch.Generator | None = None) -> torch.Tensor:
+def random_crop(
+    x: torch.Tensor, pad: int, generator: torch.Generator | None = None
+) -> torch.Tensor:
     """Pad by reflection and take a random crop of the original size per sample."""
     n, c, h, w = x.shape
     padded = F.pad(x, (pad, pad, pad, pad), mode="reflect")
@@ -14,7 +16,9 @@ def random_crop(x: torch.Tensor, pad: int, generator: torch.Generator | None = N
     dj = torch.randint(0, 2 * pad + 1, (n,), generator=generator)
     rows = (di[:, None] + torch.arange(h))[:, None, :, None]
     cols = (dj[:, None] + torch.arange(w))[:, None, None, :]
-    return padded[torch.arange(n)[:, None, None, None], torch.arange(c)[None, :, None, None], rows, cols]
+    return padded[
+        torch.arange(n)[:, None, None, None], torch.arange(c)[None, :, None, None], rows, cols
+    ]
 
 
 def random_flip(x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -24,7 +28,9 @@ def random_flip(x: torch.Tensor, generator: torch.Generator | None = None) -> to
     return out
 
 
-def augment(x: torch.Tensor, kind: str | None, generator: torch.Generator | None = None) -> torch.Tensor:
+def augment(
+    x: torch.Tensor, kind: str | None, generator: torch.Generator | None = None
+) -> torch.Tensor:
     """Apply a recipe's augmentation to an image batch; tabular data is returned as is."""
     if kind is None or x.dim() != 4:
         return x

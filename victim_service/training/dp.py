@@ -22,18 +22,28 @@ def make_private(model: nn.Module, opt, x: torch.Tensor, y: torch.Tensor, recipe
 
     dp = recipe.dp
     loader = DataLoader(
-        TensorDataset(x, y), batch_size=recipe.batch_size, shuffle=True,
+        TensorDataset(x, y),
+        batch_size=recipe.batch_size,
+        shuffle=True,
         generator=torch.Generator().manual_seed(recipe.seed),
     )
     engine = PrivacyEngine(accountant=dp.accountant)
     if dp.noise_multiplier is not None:
         model, opt, loader = engine.make_private(
-            module=model, optimizer=opt, data_loader=loader,
-            noise_multiplier=dp.noise_multiplier, max_grad_norm=dp.max_grad_norm,
+            module=model,
+            optimizer=opt,
+            data_loader=loader,
+            noise_multiplier=dp.noise_multiplier,
+            max_grad_norm=dp.max_grad_norm,
         )
     else:
         model, opt, loader = engine.make_private_with_epsilon(
-            module=model, optimizer=opt, data_loader=loader, target_epsilon=dp.epsilon,
-            target_delta=dp.delta, epochs=recipe.epochs, max_grad_norm=dp.max_grad_norm,
+            module=model,
+            optimizer=opt,
+            data_loader=loader,
+            target_epsilon=dp.epsilon,
+            target_delta=dp.delta,
+            epochs=recipe.epochs,
+            max_grad_norm=dp.max_grad_norm,
         )
     return model, opt, loader, engine

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
+from .. import tasks
+
 
 @dataclass(frozen=True)
 class DPConfig:
@@ -44,8 +46,11 @@ class Recipe:
     dp: DPConfig | None = None
     seed: int = 0
     xgb: dict[str, Any] = field(default_factory=dict)  # n_estimators, max_depth, learning_rate, ...
+    task: str = tasks.DEFAULT  # written to the card: how the service loads and answers the model
 
     def __post_init__(self):
+        if self.task not in tasks.names():
+            raise ValueError(f"task must be one of {tasks.names()}, not {self.task!r}")
         if self.optimizer not in ("adam", "sgd"):
             raise ValueError(f"optimizer must be adam or sgd, not {self.optimizer!r}")
         if self.augment not in (None, "flip", "crop", "crop_flip"):
@@ -55,7 +60,9 @@ class Recipe:
         if self.schedule is not None and not (
             self.schedule == "cosine" or self.schedule.startswith("step:")
         ):
-            raise ValueError(f"schedule must be None, cosine or step:<every>:<gamma>, not {self.schedule!r}")
+            raise ValueError(
+                f"schedule must be None, cosine or step:<every>:<gamma>, not {self.schedule!r}"
+            )
         if not 0 < self.val_fraction < 1:
             raise ValueError("val_fraction must lie in (0, 1)")
 
@@ -63,7 +70,7 @@ class Recipe:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any] | None) -> "Recipe":
+    def from_dict(cls, d: dict[str, Any] | None) -> Recipe:
         d = dict(d or {})
         unknown = set(d) - {f.name for f in fields(cls)}
         if unknown:

@@ -31,7 +31,7 @@ class TrainResult:
 
 def holdout_split(n: int, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     perm = np.random.default_rng(seed).permutation(n)
-    n_val = max(1, int(round(n * fraction)))
+    n_val = max(1, round(n * fraction))
     return np.sort(perm[n_val:]), np.sort(perm[:n_val])
 
 
@@ -51,7 +51,9 @@ def accuracy(model: nn.Module, x: np.ndarray | torch.Tensor, y: np.ndarray | tor
 
 def _optimizer(model: nn.Module, r: Recipe) -> torch.optim.Optimizer:
     if r.optimizer == "sgd":
-        return torch.optim.SGD(model.parameters(), lr=r.lr, momentum=r.momentum, weight_decay=r.weight_decay)
+        return torch.optim.SGD(
+            model.parameters(), lr=r.lr, momentum=r.momentum, weight_decay=r.weight_decay
+        )
     # AdamW so weight decay is a real L2-style regulariser rather than folded into Adam's moments
     return torch.optim.AdamW(model.parameters(), lr=r.lr, weight_decay=r.weight_decay)
 
@@ -62,7 +64,9 @@ def _scheduler(opt: torch.optim.Optimizer, r: Recipe, steps_per_epoch: int):
     if r.schedule == "cosine":
         return torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=r.epochs * steps_per_epoch)
     _, every, gamma = r.schedule.split(":")
-    return torch.optim.lr_scheduler.StepLR(opt, step_size=int(every) * steps_per_epoch, gamma=float(gamma))
+    return torch.optim.lr_scheduler.StepLR(
+        opt, step_size=int(every) * steps_per_epoch, gamma=float(gamma)
+    )
 
 
 def _batches(n: int, batch_size: int, gen: torch.Generator):
@@ -102,9 +106,9 @@ def train_torch(
 
         model, opt, loader, engine = make_private(model, opt, xt, yt, recipe)
         result.noise_multiplier = opt.noise_multiplier
-        batch_iter = lambda: ((bx, by) for bx, by in loader if len(bx))  # noqa: E731
+        batch_iter = lambda: ((bx, by) for bx, by in loader if len(bx))
     else:
-        batch_iter = lambda: ((xt[i], yt[i]) for i in _batches(len(xt), recipe.batch_size, gen))  # noqa: E731
+        batch_iter = lambda: ((xt[i], yt[i]) for i in _batches(len(xt), recipe.batch_size, gen))
 
     best = (-1.0, None)
     stale = 0
@@ -125,7 +129,11 @@ def train_torch(
             total += len(by)
             correct += int((out.argmax(1) == by).sum())
             loss_sum += float(loss.detach()) * len(by)
-        row = {"epoch": epoch + 1, "loss": loss_sum / max(total, 1), "train_acc": correct / max(total, 1)}
+        row = {
+            "epoch": epoch + 1,
+            "loss": loss_sum / max(total, 1),
+            "train_acc": correct / max(total, 1),
+        }
         if val is not None:
             row["val_acc"] = accuracy(model, *val)
         result.history.append(row)

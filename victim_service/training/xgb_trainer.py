@@ -27,6 +27,8 @@ def train_xgboost(x: np.ndarray, y: np.ndarray, num_classes: int, recipe: Recipe
     t0 = time.perf_counter()
     clf.fit(x.reshape(len(x), -1), y)
     return TrainResult(
-        model=clf.get_booster(), epochs_run=params["n_estimators"], seconds=time.perf_counter() - t0,
+        model=clf.get_booster(),
+        epochs_run=params["n_estimators"],
+        seconds=time.perf_counter() - t0,
         member_indices=np.arange(len(x)),
     )
